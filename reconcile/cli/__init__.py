@@ -1,0 +1,49 @@
+"""The ``reconcile`` command line: parse, call the library, render, exit.
+
+Every command exits 0 on success and 1 on any error (a usage error included, so a
+CI job never reads a typo as drift); 2 only where a command documents "changes
+present". This module is the one boundary that maps exceptions to exit statuses.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconcile import __version__
+from reconcile.cli.sandbox import sandbox
+from reconcile.errors import ExitStatus, ReconcileError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="reconcile")
+def cli() -> None:
+    """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
+
+
+cli.add_command(sandbox)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with reconcile's exit statuses (never click's 2 for usage)."""
+    try:
+        status = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+    except click.exceptions.UsageError as error:
+        error.show()
+        status = ExitStatus.ERROR
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        status = ExitStatus.ERROR
+    except click.exceptions.Exit as done:
+        status = done.exit_code
+    except click.ClickException as error:
+        error.show()
+        status = ExitStatus.ERROR
+    except ReconcileError as error:
+        click.echo(f"Error: {error}", err=True)
+        status = ExitStatus.ERROR
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        status = ExitStatus.SIGINT
+    sys.exit(int(status or 0))

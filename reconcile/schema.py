@@ -1,0 +1,330 @@
+"""Ticket types and their fields: resolving manifest keys, checking and comparing values.
+
+Pure: built from the GET ticket-type answer (or a schema lock file), never does I/O.
+The value rules follow the contract's table of field types.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconcile.errors import ApiError
+from reconcile.ticket import display_id_prefix
+
+EMPTY_STRING_TYPES = frozenset({"text", "richtext"})
+EMPTY_LIST_TYPES = frozenset({"multiselect", "array"})
+KNOWN_TYPES = frozenset(
+    {"text", "richtext", "number", "boolean", "date", "datetime", "select", "multiselect"}
+    | {"reference", "array"}
+)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def is_empty(value: Any) -> bool:
+    """True for the vendor's empty forms: ``""``, ``null`` and ``[]``."""
+    return value is None or value == "" or value == []
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a ticket type, as GET ticket-type describes it."""
+
+    id: str
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    options: tuple[str, ...] | None = None
+
+    @property
+    def empty(self) -> Any:
+        """The value that clears this field: ``""``, ``[]`` or ``null`` by type."""
+        if self.type in EMPTY_STRING_TYPES:
+            return ""
+        if self.type in EMPTY_LIST_TYPES:
+            return []
+        return None
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` is not acceptable for this field, or None if it is.
+
+        Any empty form is acceptable (it clears the field) unless the field is required.
+        Unknown field types (a newer server) accept any value.
+        """
+        if is_empty(value):
+            return "is required and cannot be cleared" if self.required else None
+        return _TYPE_CHECKS.get(self.type, _accept_any)(self, value)
+
+    def canonical(self, value: Any) -> Any:
+        """The value to send: empty forms become this field's own empty form."""
+        return self.empty if is_empty(value) else value
+
+    def equal(self, desired: Any, live: Any) -> bool:
+        """Compare a desired value with a live one by the field type's rules."""
+        if is_empty(desired) or is_empty(live):
+            return is_empty(desired) and is_empty(live)
+        try:
+            if self.type == "number":
+                return _number_equal(desired, live)
+            if self.type == "datetime":
+                return _parse_datetime(desired) == _parse_datetime(live)
+            if self.type == "multiselect":
+                return _as_set(desired) == _as_set(live)
+        except (TypeError, ValueError):
+            return False
+        if isinstance(desired, (dict, list)) or isinstance(live, (dict, list)):
+            return not DeepDiff(desired, live, ignore_numeric_type_changes=True)
+        return type(desired) is type(live) and desired == live
+
+
+@dataclass(frozen=True)
+class TicketType:
+    """A ticket type: its display-ID prefix and its fields."""
+
+    id: str
+    name: str
+    prefix: str
+    fields: tuple[Field, ...]
+
+    def resolve(self, key: str) -> Field | None:
+        """Find a field by exact UUID, then exact name, then label (case-insensitive)."""
+        for attribute in ("id", "name"):
+            for candidate in self.fields:
+                if getattr(candidate, attribute) == key:
+                    return candidate
+        folded = key.casefold()
+        for candidate in self.fields:
+            if candidate.label.casefold() == folded:
+                return candidate
+        return None
+
+    def suggest(self, key: str) -> list[str]:
+        """Field names close to an unknown key, best first."""
+        names = {f.name for f in self.fields} | {f.label for f in self.fields}
+        return difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
+
+    def field_by_id(self, field_id: str) -> Field | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """All ticket types of a tenant."""
+
+    types: tuple[TicketType, ...]
+
+    @classmethod
+    def from_api(cls, payload: Any) -> Schema:
+        """Build from the GET ticket-type answer (``{"data": [...]}``) or a bare list.
+
+        Unknown keys are ignored, optional ones defaulted; a missing required key
+        is an :class:`ApiError` that says which.
+        """
+        items = payload.get("data") if isinstance(payload, dict) else payload
+        if not isinstance(items, list):
+            raise ApiError("unexpected ticket-type answer: no 'data' list")
+        return cls(types=tuple(_ticket_type(item, n) for n, item in enumerate(items, 1)))
+
+    def to_data(self) -> list[dict[str, Any]]:
+        """A JSON/YAML-safe form that :meth:`from_api` reads back (used by the schema lock)."""
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "fields": [_field_data(f) for f in t.fields],
+            }
+            for t in self.types
+        ]
+
+    def type_for(self, display_id: str) -> TicketType | None:
+        """The ticket type whose prefix starts ``display_id``, or None."""
+        prefix = display_id_prefix(display_id)
+        return next((t for t in self.types if t.prefix == prefix), None)
+
+    @property
+    def prefixes(self) -> list[str]:
+        return sorted(t.prefix for t in self.types)
+
+
+def _field_data(f: Field) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": f.id,
+        "name": f.name,
+        "label": f.label,
+        "type": f.type,
+        "required": f.required,
+    }
+    if f.options is not None:
+        data["options"] = list(f.options)
+    return data
+
+
+def _ticket_type(item: Any, position: int) -> TicketType:
+    where = f"unexpected ticket-type answer: type #{position}"
+    if not isinstance(item, dict):
+        raise ApiError(f"{where} is not an object")
+    _require(item, ("id", "prefix"), where)
+    fields = item.get("fields") or []
+    if not isinstance(fields, list):
+        raise ApiError(f"{where} ({item['prefix']}): 'fields' is not a list")
+    return TicketType(
+        id=item["id"],
+        name=str(item.get("name") or item["prefix"]),
+        prefix=item["prefix"],
+        fields=tuple(_field(f, f"{where} ({item['prefix']}) field #{n}") for n, f in enumerate(fields, 1)),
+    )
+
+
+def _field(item: Any, where: str) -> Field:
+    if not isinstance(item, dict):
+        raise ApiError(f"{where} is not an object")
+    _require(item, ("id", "type"), where)
+    name = str(item.get("name") or item["id"])
+    options = item.get("options")
+    return Field(
+        id=item["id"],
+        name=name,
+        label=str(item.get("label") or name),
+        type=item["type"],
+        required=bool(item.get("required", False)),
+        options=tuple(str(o) for o in options) if isinstance(options, list) else None,
+    )
+
+
+def _require(item: dict[str, Any], keys: Iterable[str], where: str) -> None:
+    missing = [k for k in keys if not isinstance(item.get(k), str)]
+    if missing:
+        raise ApiError(f"{where} has no {', '.join(repr(k) for k in missing)}")
+
+
+def _number_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    return float(a) == float(b)
+
+
+def _parse_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("datetime must be a string")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("datetime has no offset")
+    return parsed
+
+
+def _as_set(value: Any) -> frozenset[Any]:
+    if not isinstance(value, list):
+        raise TypeError("multiselect must be a list")
+    return frozenset(value)
+
+
+def _accept_any(field: Field, value: Any) -> str | None:
+    return None
+
+
+def _check_string(field: Field, value: Any) -> str | None:
+    return None if isinstance(value, str) else f"expects a string, got {_describe(value)}"
+
+
+def _check_number(field: Field, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"expects a number, got {_describe(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expects a finite number"
+    return None
+
+
+def _check_boolean(field: Field, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expects true or false, got {_describe(value)}"
+
+
+def _check_date(field: Field, value: Any) -> str | None:
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            date.fromisoformat(value)
+            return None
+        except ValueError:
+            pass
+    return f"expects a date YYYY-MM-DD, got {_describe(value)}"
+
+
+def _check_datetime(field: Field, value: Any) -> str | None:
+    try:
+        _parse_datetime(value)
+        return None
+    except (TypeError, ValueError):
+        return f"expects an ISO 8601 date-time with an offset, got {_describe(value)}"
+
+
+def _check_select(field: Field, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"expects one of its options, got {_describe(value)}"
+    return _check_options(field, [value])
+
+
+def _check_multiselect(field: Field, value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return f"expects a list of options, got {_describe(value)}"
+    if len(set(value)) != len(value):
+        return "lists an option more than once"
+    return _check_options(field, value)
+
+
+def _check_options(field: Field, values: list[str]) -> str | None:
+    if field.options is None:
+        return None
+    outside = [v for v in values if v not in field.options]
+    if not outside:
+        return None
+    allowed = ", ".join(field.options)
+    return f"{', '.join(repr(v) for v in outside)} is not an option (options: {allowed})"
+
+
+def _check_reference(field: Field, value: Any) -> str | None:
+    if isinstance(value, str):
+        try:
+            uuid.UUID(value)
+            return None
+        except ValueError:
+            pass
+    return f"expects a UUID reference, got {_describe(value)}"
+
+
+def _check_array(field: Field, value: Any) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return None
+    return f"expects a list of strings, got {_describe(value)}"
+
+
+_TYPE_CHECKS = {
+    "text": _check_string,
+    "richtext": _check_string,
+    "number": _check_number,
+    "boolean": _check_boolean,
+    "date": _check_date,
+    "datetime": _check_datetime,
+    "select": _check_select,
+    "multiselect": _check_multiselect,
+    "reference": _check_reference,
+    "array": _check_array,
+}
+
+
+def _describe(value: Any) -> str:
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    kind = kinds.get(type(value))
+    if kind is None:
+        kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
+    text = repr(value)
+    return f"{kind} {text if len(text) <= 40 else text[:37] + '...'}"

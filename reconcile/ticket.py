@@ -1,0 +1,67 @@
+"""Live tickets as the API returns them, and display IDs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconcile.errors import ApiError
+
+DISPLAY_ID = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]*)-(?P<number>[0-9]{4,})$")
+"""A display ID (``object_id``): a type prefix, a dash and at least four digits."""
+
+
+def display_id_prefix(display_id: str) -> str | None:
+    """Return the type prefix of a display ID (``REQ`` for ``REQ-0509``), or None if malformed."""
+    match = DISPLAY_ID.match(display_id)
+    return match.group("prefix") if match else None
+
+
+@dataclass(frozen=True)
+class LiveTicket:
+    """One ticket as read from the API. Only ``object_id``, ``etag`` and ``data`` are required."""
+
+    object_id: str
+    etag: str
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    ticket_type_id: str | None = None
+    team: str | None = None
+    created_at: str | None = None
+    last_updated_at: str | None = None
+    last_updated_by: str | None = None
+
+    @classmethod
+    def from_api(cls, payload: Any) -> LiveTicket:
+        """Build from a GET/list answer, ignoring unknown keys; a missing required key is an ApiError."""
+        if not isinstance(payload, dict):
+            raise ApiError(f"unexpected ticket in answer: expected an object, got {_kind(payload)}")
+        missing = [key for key in ("object_id", "etag") if not isinstance(payload.get(key), str)]
+        if missing:
+            name = payload.get("object_id") or payload.get("id") or "?"
+            raise ApiError(f"unexpected ticket {name} in answer: no {', '.join(missing)}")
+        data = payload.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ApiError(f"unexpected ticket {payload['object_id']} in answer: 'data' is not an object")
+        return cls(
+            object_id=payload["object_id"],
+            etag=payload["etag"],
+            data=data,
+            id=_str_or_none(payload.get("id")),
+            ticket_type_id=_str_or_none(payload.get("ticket_type_id")),
+            team=_str_or_none(payload.get("team")),
+            created_at=_str_or_none(payload.get("createdAt")),
+            last_updated_at=_str_or_none(payload.get("lastUpdatedAt")),
+            last_updated_by=_str_or_none(payload.get("lastUpdatedBy")),
+        )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
