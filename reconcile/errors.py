@@ -106,3 +106,10 @@ class UnsafePlan(PlanError):
 
 class StalePlan(PlanError):
     """Raised when a saved plan no longer fits its target or its manifests."""
+
+
+class ListUnsupported(ApiError):
+    """Raised when the list endpoint is missing (404) or answers in an unexpected shape.
+
+    Callers fall back to one GET per ticket.
+    """
