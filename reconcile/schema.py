@@ -82,6 +82,9 @@ class Field:
         except (TypeError, ValueError):
             return False
         if isinstance(desired, (dict, list)) or isinstance(live, (dict, list)):
+            # Fast path: most values are in sync, and DeepDiff costs ~50 us a call.
+            if _strictly_equal(desired, live):
+                return True
             return not DeepDiff(desired, live, ignore_numeric_type_changes=True)
         return type(desired) is type(live) and desired == live
 
@@ -221,6 +224,17 @@ def _parse_datetime(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError("datetime has no offset")
     return parsed
+
+
+def _strictly_equal(a: Any, b: Any) -> bool:
+    """Equal with the same JSON types throughout (True is not 1); no DeepDiff needed then."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_strictly_equal, a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_strictly_equal(v, b[k]) for k, v in a.items())
+    return bool(a == b)
 
 
 def _as_set(value: Any) -> frozenset[Any]:
