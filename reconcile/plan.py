@@ -3,18 +3,39 @@
 Renderers (``reconcile.render``) print it; ``reconcile.apply`` executes it. It is
 sorted on construction, so its output and checksum do not depend on the order in
 which tickets were read.
+
+Two JSON forms exist. :meth:`Plan.to_data` is the documented, versioned output of
+``--format json``: sensitive values masked everywhere. :meth:`Plan.to_saved` is the
+saved plan (``plan --out FILE``): the same plus what applying needs, bound to its
+target, with sensitive values stored as salted digests rather than in cleartext.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from reconcile.errors import PlanError, UnsafePlan
 from reconcile.ticket import DISPLAY_ID
+
+if TYPE_CHECKING:
+    from reconcile.manifest import DesiredTicket
+    from reconcile.schema import Field
 
 FORMAT_VERSION = 1
 UPDATE = "update"
 ERROR = "error"
+SENSITIVE = "(sensitive)"
+"""What a sensitive value is shown as, in every output."""
+SAVED_PLAN_KIND = "reconcile-saved-plan"
 
 
 def ticket_sort_key(display_id: str) -> tuple[str, int, str]:
@@ -23,6 +44,11 @@ def ticket_sort_key(display_id: str) -> tuple[str, int, str]:
     if not match:
         return (display_id, -1, display_id)
     return (match.group("prefix"), int(match.group("number")), display_id)
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: the form that checksums and digests are taken of."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -35,8 +61,42 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """A sensitive value as a saved plan stores it: a salted SHA-256, never the value.
+
+    ``apply --plan`` takes the value from the manifests and checks it against the
+    digest; the digest is of the value's canonical JSON, so it matches exactly the
+    same value (a sensitive value is typically text, where that is the field's rule).
+    """
+
+    digest: str
+    salt: str
+
+    @classmethod
+    def of(cls, value: Any, salt: str | None = None) -> Digest:
+        salt = salt if salt is not None else secrets.token_hex(16)
+        return cls(digest=_digest(value, salt), salt=salt)
+
+    def matches(self, value: Any) -> bool:
+        """True when ``value`` is the value this digest was made of."""
+        return hmac.compare_digest(self.digest, _digest(value, self.salt))
+
+    def to_data(self) -> dict[str, str]:
+        return {"digest": self.digest, "salt": self.salt}
+
+
+def _digest(value: Any, salt: str) -> str:
+    return "sha256:" + hashlib.sha256((salt + canonical_json(value)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class FieldChange:
-    """One managed field whose live value differs from the declared one."""
+    """One managed field whose live value differs from the declared one.
+
+    In a plan loaded from a saved file, a sensitive field's ``before`` and ``after``
+    are :class:`Digest` placeholders until :meth:`SavedPlan.fill_sensitive` puts the
+    manifests' value back into ``after``.
+    """
 
     field_id: str
     name: str
@@ -45,12 +105,44 @@ class FieldChange:
     sensitive: bool = False
     protected: bool = False
 
+    def holds_before(self, value: Any, field: Field | None = None) -> bool:
+        """True when a live ``value`` is still this change's ``before`` (saved-plan staleness).
+
+        Compared by the field's rules when ``field`` is given, else exactly; a
+        digest placeholder is checked against the value's digest.
+        """
+        if isinstance(self.before, Digest):
+            return self.before.matches(value)
+        if field is not None:
+            return field.equal(self.before, value)
+        return type(value) is type(self.before) and value == self.before
+
+    def to_data(self, *, saved: bool = False) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "field_id": self.field_id,
+            "before": _shown(self.before, self.sensitive, saved),
+            "after": _shown(self.after, self.sensitive, saved),
+            "sensitive": self.sensitive,
+            "protected": self.protected,
+        }
+
+
+def _shown(value: Any, sensitive: bool, saved: bool) -> Any:
+    """A value as output shows it: masked, as a digest (saved plan), or as it is."""
+    if not sensitive:
+        return value
+    if not saved:
+        return SENSITIVE
+    return (value if isinstance(value, Digest) else Digest.of(value)).to_data()
+
 
 @dataclass(frozen=True)
 class TicketChange:
     """One ticket that differs (``action == "update"``) or could not be planned (``"error"``).
 
     ``etag`` is the etag of the read that produced the diff; the PATCH is guarded by it.
+    ``last_updated_by``/``last_updated_at`` are the live ticket's, for drift reports.
     """
 
     id: str
@@ -65,6 +157,68 @@ class TicketChange:
     def ticket_update(self) -> dict[str, Any]:
         """The PATCH ``ticketUpdate`` map: field UUID to new value, differing fields only."""
         return {f.field_id: f.after for f in self.fields}
+
+    @property
+    def patch(self) -> dict[str, Any]:
+        """The exact PATCH body: ``{"etag": ..., "ticketUpdate": {...}}``."""
+        return {"etag": self.etag, "ticketUpdate": self.ticket_update}
+
+    def to_data(self, *, saved: bool = False) -> dict[str, Any]:
+        """This change as JSON: sensitive values masked, or as digests when ``saved``."""
+        fields = [f.to_data(saved=saved) for f in self.fields]
+        patch = None
+        if self.action == UPDATE:
+            patch = {
+                "etag": self.etag,
+                "ticketUpdate": {f["field_id"]: f["after"] for f in fields},
+            }
+        return {
+            "id": self.id,
+            "action": self.action,
+            "etag": self.etag,
+            "fields": fields,
+            "patch": patch,
+            "error": self.error,
+            "last_updated_by": self.last_updated_by,
+            "last_updated_at": self.last_updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class RequestBudget:
+    """The requests a run will make and, under a rate limit, how long they take at least."""
+
+    reads: int
+    writes: int
+    rate_limit: float | None = None
+    """Requests per second across all workers, or None for no limit."""
+
+    @property
+    def requests(self) -> int:
+        return self.reads + self.writes
+
+    @property
+    def expected_seconds(self) -> float | None:
+        """The wall time the rate limit alone imposes, or None without a limit."""
+        if not self.rate_limit:
+            return None
+        return self.requests / self.rate_limit
+
+    def describe(self) -> str:
+        """One line for the plan output."""
+        text = f"Request budget: {self.reads} reads, {self.writes} writes"
+        seconds = self.expected_seconds
+        if seconds is None:
+            return text + " (no rate limit)."
+        return f"{text}; at {self.rate_limit:g} requests/s about {_duration(seconds)}."
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s" if seconds >= 1 else "under 1 s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @dataclass(frozen=True)
@@ -81,3 +235,310 @@ class Plan:
             self, "changes", tuple(sorted(self.changes, key=lambda c: ticket_sort_key(c.id)))
         )
         object.__setattr__(self, "unchanged", tuple(sorted(self.unchanged, key=ticket_sort_key)))
+
+    @property
+    def updates(self) -> tuple[TicketChange, ...]:
+        """The tickets that differ and would be written."""
+        return tuple(c for c in self.changes if c.action == UPDATE)
+
+    @property
+    def errors(self) -> tuple[TicketChange, ...]:
+        """The tickets that could not be planned (read failures)."""
+        return tuple(c for c in self.changes if c.action == ERROR)
+
+    @property
+    def has_changes(self) -> bool:
+        """True when at least one ticket would be written."""
+        return any(c.action == UPDATE for c in self.changes)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts by outcome: ``{"update": n, "unchanged": m, "error": k}``."""
+        updates = sum(1 for c in self.changes if c.action == UPDATE)
+        return {
+            "update": updates,
+            "unchanged": len(self.unchanged),
+            "error": len(self.changes) - updates,
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        """The documented JSON form (``--format json``); sensitive values masked."""
+        data: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "summary": self.summary,
+            "changes": [c.to_data() for c in self.changes],
+        }
+        if self.schema_drift:
+            data["schema_drift"] = list(self.schema_drift)
+        return data
+
+    def to_json(self) -> str:
+        """:meth:`to_data` as the exact text ``--format json`` prints (sorted keys, indent 2)."""
+        return json.dumps(self.to_data(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    @property
+    def checksum(self) -> str:
+        """``sha256:<hex>`` of :meth:`to_json`: what ``sha256sum`` of the JSON output gives.
+
+        Masked output, so it can be shown anywhere; a saved plan records it as
+        ``plan_checksum`` so a reviewer can match a truncated Markdown plan to it.
+        """
+        return "sha256:" + hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def check_safe(self, max_changes: int | None = None, allow_protected: bool = False) -> None:
+        """Refuse a plan that exceeds ``max_changes`` tickets or changes a protected field.
+
+        Raises :class:`UnsafePlan` before anything is written.
+        """
+        updates = self.updates
+        if max_changes is not None and len(updates) > max_changes:
+            raise UnsafePlan(
+                f"{len(updates)} tickets would change, more than the limit of {max_changes}; "
+                f"nothing was written. To allow it, raise the limit with "
+                f"--max-changes {len(updates)} (config key max_changes)"
+            )
+        if allow_protected:
+            return
+        protected = [f"{c.id} field {f.name!r}" for c in updates for f in c.fields if f.protected]
+        if protected:
+            shown = ", ".join(protected[:5])
+            more = f" and {len(protected) - 5} more" if len(protected) > 5 else ""
+            raise UnsafePlan(
+                f"the plan changes protected fields: {shown}{more}; nothing was written. "
+                f"Re-run with --allow-protected to permit it"
+            )
+
+    def to_saved(self, manifest_paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+        """The saved-plan form (``plan --out FILE``), for :func:`load_saved_plan`.
+
+        Non-sensitive values are kept as they are; sensitive ones become salted
+        digests. ``manifests`` are recorded relative to the current directory, where
+        ``apply --plan`` reads them again for the sensitive values. ``checksum``
+        covers everything else in the file, so an edited or damaged file is refused.
+        """
+        if self.target is None:
+            raise PlanError("cannot save a plan without its target (base URL, tenant, realm)")
+        data: dict[str, Any] = {
+            "kind": SAVED_PLAN_KIND,
+            "format_version": FORMAT_VERSION,
+            "created_at": datetime.now(timezone.utc)
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z"),
+            "target": {
+                "base_url": self.target.base_url,
+                "tenant_id": self.target.tenant_id,
+                "realm": self.target.realm,
+            },
+            "manifests": [Path(os.path.relpath(p)).as_posix() for p in manifest_paths],
+            "summary": self.summary,
+            "changes": [c.to_data(saved=True) for c in self.changes],
+            "unchanged": list(self.unchanged),
+            "schema_drift": list(self.schema_drift),
+            "plan_checksum": self.checksum,
+        }
+        data["checksum"] = _content_checksum(data)
+        return data
+
+
+def _content_checksum(data: Mapping[str, Any]) -> str:
+    rest = {k: v for k, v in data.items() if k != "checksum"}
+    return "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan read back from a saved file, with the target and manifests it is bound to."""
+
+    plan: Plan
+    target: Target
+    manifests: tuple[str, ...]
+    created_at: str
+    plan_checksum: str
+
+    def digest_for(self, ticket_id: str, field_id: str) -> Digest | None:
+        """The digest stored for a sensitive field's planned value, or None."""
+        for change in self.plan.changes:
+            if change.id == ticket_id:
+                for f in change.fields:
+                    if f.field_id == field_id and isinstance(f.after, Digest):
+                        return f.after
+        return None
+
+    def matches(self, ticket_id: str, field_id: str, value: Any) -> bool:
+        """True when ``value`` is the sensitive value that was planned for this field."""
+        digest = self.digest_for(ticket_id, field_id)
+        return digest is not None and digest.matches(value)
+
+    def fill_sensitive(self, desired: Iterable[DesiredTicket]) -> tuple[Plan, dict[str, str]]:
+        """Put the manifests' sensitive values into the plan, checked against their digests.
+
+        Returns the plan ready to apply and, per ticket left out of it, why it is
+        stale: a ticket whose sensitive value changed in the manifests (or is no
+        longer declared) is not what was reviewed, so it is not written.
+        """
+        values = {d.id: d.values for d in desired}
+        stale: dict[str, str] = {}
+        changes: list[TicketChange] = []
+        for change in self.plan.changes:
+            declared = values.get(change.id, {})
+            fields: list[FieldChange] = []
+            for f in change.fields:
+                if not isinstance(f.after, Digest):
+                    fields.append(f)
+                elif f.field_id in declared and f.after.matches(declared[f.field_id]):
+                    fields.append(replace(f, after=declared[f.field_id]))
+                else:
+                    stale[change.id] = (
+                        f"{change.id}: sensitive field {f.name!r} is not declared as it was "
+                        f"when the plan was made; re-run plan"
+                    )
+            if change.id not in stale:
+                changes.append(replace(change, fields=tuple(fields)))
+        return replace(self.plan, changes=tuple(changes)), stale
+
+
+def load_saved_plan(data: Any, source: str = "plan file") -> SavedPlan:
+    """Read a saved plan (the parsed JSON of ``plan --out``), checking its version and shape.
+
+    Raises :class:`PlanError` naming ``source`` and what is wrong: not a saved plan
+    (e.g. the masked ``--format json`` output), another format version, an edited or
+    damaged file (checksum), or a malformed entry.
+    """
+    if not isinstance(data, dict):
+        raise PlanError(f"{source}: not a saved plan (expected a JSON object)")
+    if data.get("kind") != SAVED_PLAN_KIND:
+        raise PlanError(
+            f"{source}: not a saved plan; write one with `reconcile plan --out FILE` "
+            f"(the --format json output masks sensitive values and cannot be applied)"
+        )
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanError(
+            f"{source}: format_version {version!r} is not supported (this reconcile reads "
+            f"{FORMAT_VERSION}); re-run plan with this version"
+        )
+    if data.get("checksum") != _content_checksum(data):
+        raise PlanError(f"{source}: checksum does not match: the file was edited or is damaged")
+    reader = _Reader(source)
+    target_data = reader.mapping(data, "target")
+    target = Target(
+        base_url=reader.string(target_data, "base_url", "target"),
+        tenant_id=reader.string(target_data, "tenant_id", "target"),
+        realm=reader.string(target_data, "realm", "target"),
+    )
+    plan = Plan(
+        changes=tuple(
+            _change(reader, item, f"changes[{n}]")
+            for n, item in enumerate(reader.items(data, "changes"))
+        ),
+        unchanged=tuple(reader.strings(data, "unchanged")),
+        target=target,
+        schema_drift=tuple(reader.strings(data, "schema_drift")),
+    )
+    return SavedPlan(
+        plan=plan,
+        target=target,
+        manifests=tuple(reader.strings(data, "manifests")),
+        created_at=reader.string(data, "created_at"),
+        plan_checksum=reader.string(data, "plan_checksum"),
+    )
+
+
+def _change(reader: _Reader, item: Any, where: str) -> TicketChange:
+    item = reader.require_mapping(item, where)
+    action = reader.string(item, "action", where)
+    if action not in (UPDATE, ERROR):
+        raise PlanError(f"{reader.source}: {where}: unknown action {action!r}")
+    return TicketChange(
+        id=reader.string(item, "id", where),
+        action=action,
+        etag=reader.string(item, "etag", where) if action == UPDATE else item.get("etag"),
+        fields=tuple(
+            _field_change(reader, f, f"{where}.fields[{n}]")
+            for n, f in enumerate(reader.items(item, "fields", where))
+        ),
+        error=reader.optional_string(item, "error", where),
+        last_updated_by=reader.optional_string(item, "last_updated_by", where),
+        last_updated_at=reader.optional_string(item, "last_updated_at", where),
+    )
+
+
+def _field_change(reader: _Reader, item: Any, where: str) -> FieldChange:
+    item = reader.require_mapping(item, where)
+    sensitive = reader.boolean(item, "sensitive", where)
+    for key in ("before", "after"):
+        if key not in item:
+            raise PlanError(f"{reader.source}: {where}: no {key!r}")
+    before, after = item["before"], item["after"]
+    if sensitive:
+        before, after = _digest_of(reader, before, where), _digest_of(reader, after, where)
+    return FieldChange(
+        field_id=reader.string(item, "field_id", where),
+        name=reader.string(item, "name", where),
+        before=before,
+        after=after,
+        sensitive=sensitive,
+        protected=reader.boolean(item, "protected", where),
+    )
+
+
+def _digest_of(reader: _Reader, value: Any, where: str) -> Digest:
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("digest"), str)
+        and value["digest"].startswith("sha256:")
+        and isinstance(value.get("salt"), str)
+    ):
+        return Digest(digest=value["digest"], salt=value["salt"])
+    raise PlanError(f"{reader.source}: {where}: a sensitive value is not stored as a digest")
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Typed access to the saved-plan JSON with one-line errors that say where."""
+
+    source: str
+
+    def _fail(self, where: str | None, message: str) -> PlanError:
+        return PlanError(f"{self.source}: {where + ': ' if where else ''}{message}")
+
+    def require_mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self._fail(where, "expected an object")
+        return value
+
+    def mapping(self, data: dict[str, Any], key: str, where: str | None = None) -> dict[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise self._fail(where, f"{key!r} is missing or not an object")
+        return value
+
+    def items(self, data: dict[str, Any], key: str, where: str | None = None) -> list[Any]:
+        value = data.get(key)
+        if not isinstance(value, list):
+            raise self._fail(where, f"{key!r} is missing or not a list")
+        return value
+
+    def strings(self, data: dict[str, Any], key: str) -> list[str]:
+        value = self.items(data, key)
+        if not all(isinstance(v, str) for v in value):
+            raise self._fail(None, f"{key!r} holds something other than strings")
+        return value
+
+    def string(self, data: dict[str, Any], key: str, where: str | None = None) -> str:
+        value = data.get(key)
+        if not isinstance(value, str):
+            raise self._fail(where, f"{key!r} is missing or not a string")
+        return value
+
+    def optional_string(self, data: dict[str, Any], key: str, where: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(where, f"{key!r} is not a string")
+        return value
+
+    def boolean(self, data: dict[str, Any], key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self._fail(where, f"{key!r} is not true or false")
+        return value

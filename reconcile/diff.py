@@ -1,0 +1,123 @@
+"""The pure diff: desired tickets against live ones, field by field, into a :class:`Plan`.
+
+No I/O and no HTTP library: it takes data and returns data, so it is tested with
+literal dicts. Every comparison goes through :meth:`reconcile.schema.Field.equal`,
+which owns the per-type rules (multiselect as a set, numbers by value, datetimes
+as instants); this module only decides which fields are managed and what their
+live value is. A key missing from live ``data`` counts as the field's empty form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from reconcile.errors import ApiError
+from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, Target, TicketChange
+from reconcile.schema import Field
+from reconcile.ticket import LiveTicket
+
+if TYPE_CHECKING:
+    from reconcile.manifest import DesiredTicket
+    from reconcile.schema import TicketType
+
+
+def diff_ticket(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
+    """The change that brings ``live`` to ``desired``, or None when every managed field matches.
+
+    Only the fields ``desired`` declares are compared; the rest of the live data is
+    not managed and never appears in the change.
+    """
+    return _diff(desired, live, _fields_by_id(desired.type))
+
+
+def make_plan(
+    desired: Sequence[DesiredTicket],
+    live: Mapping[str, LiveTicket | ApiError],
+    target: Target | None = None,
+    schema_drift: Sequence[str] = (),
+) -> Plan:
+    """Diff every desired ticket against its live read (or its read failure).
+
+    ``live`` maps display IDs to what the read returned; an :class:`ApiError`
+    (``TicketNotFound``, exhausted retries) becomes an ``error`` change carrying its
+    message, and so does a ticket missing from ``live`` altogether.
+    """
+    changes: list[TicketChange] = []
+    unchanged: list[str] = []
+    fields_cache: dict[int, dict[str, Field]] = {}
+    for ticket in desired:
+        read = live.get(ticket.id)
+        if isinstance(read, LiveTicket):
+            fields = fields_cache.get(id(ticket.type))
+            if fields is None:
+                fields = fields_cache[id(ticket.type)] = _fields_by_id(ticket.type)
+            change = _diff(ticket, read, fields)
+        elif isinstance(read, ApiError):
+            change = TicketChange(
+                id=ticket.id, action=ERROR, error=str(read) or type(read).__name__
+            )
+        else:
+            change = TicketChange(id=ticket.id, action=ERROR, error="the ticket was not read")
+        if change is None:
+            unchanged.append(ticket.id)
+        else:
+            changes.append(change)
+    return Plan(
+        changes=tuple(changes),
+        unchanged=tuple(unchanged),
+        target=target,
+        schema_drift=tuple(schema_drift),
+    )
+
+
+def _fields_by_id(ticket_type: TicketType) -> dict[str, Field]:
+    return {f.id: f for f in ticket_type.fields}
+
+
+def _diff(
+    desired: DesiredTicket, live: LiveTicket, fields: Mapping[str, Field]
+) -> TicketChange | None:
+    if live.ticket_type_id is not None and live.ticket_type_id != desired.type.id:
+        return TicketChange(
+            id=desired.id,
+            action=ERROR,
+            etag=live.etag,
+            error=(
+                f"live ticket has type {live.ticket_type_id}, not {desired.type.name} "
+                f"({desired.type.id}) as its prefix says"
+            ),
+            last_updated_by=live.last_updated_by,
+            last_updated_at=live.last_updated_at,
+        )
+    data = live.data
+    changed: list[FieldChange] = []
+    for field_id, want in desired.values.items():
+        field = fields.get(field_id)
+        if field is None:
+            # Resolution only yields the type's own fields; an unknown one is compared exactly.
+            field = Field(id=field_id, name=field_id, label=field_id, type="unknown")
+        have = data.get(field_id, field.empty)
+        want = field.canonical(want)
+        if field.equal(want, have):
+            continue
+        changed.append(
+            FieldChange(
+                field_id=field_id,
+                name=field.name,
+                before=have,
+                after=want,
+                sensitive=field_id in desired.sensitive,
+                protected=field_id in desired.protected,
+            )
+        )
+    if not changed:
+        return None
+    return TicketChange(
+        id=desired.id,
+        action=UPDATE,
+        etag=live.etag,
+        fields=tuple(changed),
+        last_updated_by=live.last_updated_by,
+        last_updated_at=live.last_updated_at,
+    )
