@@ -1,0 +1,131 @@
+"""Click options shared by the commands that talk to the tenant, and :func:`open_client`.
+
+The options carry no ``envvar``: :func:`reconcile.config.load_settings` owns the
+precedence (flag > environment > reconcile.yaml > default) so it is the same for every
+command and every setting. There is deliberately no ``--token`` flag: a token on the
+command line shows in the process list; use ``--token-file`` or ``RECONCILE_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from reconcile.client import RedactingFilter, TicketingClient, connect
+from reconcile.config import CATALOG_TYPES, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_HANDLER_NAME = "reconcile-verbose"
+
+_CONNECTION_OPTIONS = (
+    click.option(
+        "--base-url", metavar="URL", help="API base URL [RECONCILE_BASE_URL; config base_url]."
+    ),
+    click.option(
+        "--tenant-id", metavar="UUID", help="Tenant id [RECONCILE_TENANT_ID; config tenant_id]."
+    ),
+    click.option("--realm", metavar="NAME", help="Realm name [RECONCILE_REALM; config realm]."),
+    click.option(
+        "--catalog-type",
+        type=click.Choice(CATALOG_TYPES),
+        help="PATCH 'type' query value [RECONCILE_CATALOG_TYPE; default template].",
+    ),
+    click.option(
+        "--config",
+        metavar="FILE",
+        help="Config file instead of the nearest reconcile.yaml [RECONCILE_CONFIG].",
+    ),
+    click.option(
+        "--token-file",
+        metavar="FILE",
+        help="Read the bearer token from FILE [RECONCILE_TOKEN_FILE]; else RECONCILE_TOKEN, "
+        "else client credentials (RECONCILE_CLIENT_ID, RECONCILE_CLIENT_SECRET).",
+    ),
+    click.option(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="Connect and read timeout of each request [RECONCILE_TIMEOUT; default 30].",
+    ),
+    click.option(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates to verify TLS with [REQUESTS_CA_BUNDLE; config ca_bundle].",
+    ),
+    click.option(
+        "--allow-insecure-http",
+        is_flag=True,
+        default=None,
+        help="Allow plain http:// to a host that is not loopback.",
+    ),
+    click.option(
+        "--rate-limit",
+        type=float,
+        metavar="N",
+        help="At most N requests per second across all workers [RECONCILE_RATE_LIMIT].",
+    ),
+    click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        help="Log each request (method, path, status, time) to stderr; -vv adds urllib3.",
+    ),
+)
+
+
+def connection_options(command: F) -> F:
+    """Add the connection options to a click command (they arrive as keyword params)."""
+    for option in reversed(_CONNECTION_OPTIONS):
+        command = option(command)
+    return command
+
+
+def parallelism_option(command: F) -> F:
+    """Add ``--parallelism N`` (default 10, RECONCILE_PARALLELISM, config parallelism)."""
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Requests in flight at once [RECONCILE_PARALLELISM; default 10].",
+    )(command)
+
+
+def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, TicketingClient]:
+    """Load the settings, set up ``-v`` logging, get a token, preflight it; a ready client.
+
+    ``write`` asks preflight to check that the token may update tickets, so a run that
+    would fail at the first PATCH fails before any request instead.
+    """
+    setup_logging(params.get("verbose") or 0)
+    settings = load_settings(params)
+    return settings, connect(settings, write=write, env=os.environ)
+
+
+def setup_logging(verbosity: int) -> None:
+    """Send ``reconcile`` (and with -vv ``urllib3``) logs to stderr through the redacting filter.
+
+    Replaces the handler of an earlier call, so repeated in-process runs (tests) neither
+    double the output nor write to a closed stream.
+    """
+    for name in ("reconcile", "urllib3"):
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+    if verbosity <= 0:
+        return
+    names = ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",)
+    for name in names:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.addFilter(RedactingFilter())
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)

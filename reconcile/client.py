@@ -1,0 +1,587 @@
+"""The one module that talks HTTP: session, headers, TLS, retries, rate limit, logging.
+
+:class:`Transport` owns the pooled ``requests`` session of a run (sized to the
+parallelism), the retry policy, the request pacer and the counters; the token
+endpoint is reached through it too (:meth:`Transport.post_token`).
+:class:`TicketingClient` speaks the ticketing API over a transport and maps every
+answer to a value or to an exception of :mod:`reconcile.errors`.
+
+Retries (urllib3's ``Retry``: exponential backoff with jitter, ``Retry-After``
+honoured up to ``retry_wait_max``):
+
+- GET: connection errors, timeouts, 429 and 5xx, up to ``retries`` times.
+- PATCH and POST: only what cannot have reached the server, a failed connect or a 429
+  (the request was not processed). A read timeout, a reset after sending or a 5xx
+  raise :class:`~reconcile.errors.OutcomeUnknown`: the write may have landed, so the
+  caller re-reads and re-diffs instead of resending blindly.
+- 401 ``UNAUTHORIZED``: the token source is invalidated and the request sent once
+  more with a fresh token (if there is one).
+
+Logging: ``reconcile.http`` logs method, path, status and duration at INFO, never a
+header or a body. Its :class:`RedactingFilter` scrubs every known secret from each
+record anyway, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from reconcile import __version__
+from reconcile.auth import SECRETS, Claims, TokenSource, preflight, token_source_from
+from reconcile.config import Settings
+from reconcile.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    EtagMismatch,
+    ListUnsupported,
+    OutcomeUnknown,
+    TicketNotFound,
+)
+from reconcile.schema import Schema
+from reconcile.ticket import LiveTicket
+
+log = logging.getLogger("reconcile.http")
+
+API_PREFIX = "/api/v2/ticketing"
+USER_AGENT = f"reconcile/{__version__}"
+KINDS = ("ticket_type", "get", "list", "update", "create", "token", "retries")
+"""The keys of :meth:`TicketingClient.request_counts`."""
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_WRITES = frozenset({"PATCH", "POST", "PUT", "DELETE"})
+_LIST_MISSING = frozenset({404, 405, 501})
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+class RedactingFilter(logging.Filter):
+    """Masks known secrets, JWT-shaped strings and bearer credentials in a log record.
+
+    It renders the message (and any traceback) once, scrubs it and stores the result,
+    so no handler downstream can format a secret back in.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = SECRETS.scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = SECRETS.scrub(record.exc_text)
+        return True
+
+
+log.addFilter(RedactingFilter())
+
+
+class _Retry(Retry):
+    """urllib3's Retry, with writes retried only on 429 and a hook on every retry."""
+
+    def __init__(self, *args: Any, on_retry: Any = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.on_retry = on_retry
+
+    def new(self, **kwargs: Any) -> _Retry:
+        fresh = super().new(**kwargs)
+        fresh.on_retry = self.on_retry
+        return fresh
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() in _WRITES:
+            # A 429 was not processed: resending is safe. Any other status is final.
+            return status_code == 429 and bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, *args: Any, **kwargs: Any) -> _Retry:
+        fresh = super().increment(*args, **kwargs)  # raises when exhausted
+        if self.on_retry is not None and fresh.history:
+            self.on_retry(fresh.history[-1])
+        return fresh
+
+
+class _Pacer:
+    """Spaces requests ``1 / rate`` seconds apart across all threads (``--rate-limit``)."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class _Bearer(requests.auth.AuthBase):
+    """Sets the Authorization header; as an ``auth`` object it also keeps ~/.netrc out."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<Bearer [redacted]>"
+
+
+class Transport:
+    """The HTTP session of one run: pooling, TLS, retries, pacing, counters, logging."""
+
+    def __init__(self, settings: Settings):
+        for url in (settings.base_url, settings.auth_url):
+            if url:
+                refuse_plain_http(url, settings.allow_insecure_http)
+        self.settings = settings
+        self.timeout = (settings.timeout, settings.timeout)
+        self.verify: bool | str = str(settings.ca_bundle) if settings.ca_bundle else True
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._pacer = _Pacer(settings.rate_limit) if settings.rate_limit else None
+        retry = _Retry(
+            total=settings.retries,
+            connect=settings.retries,
+            read=settings.retries,
+            status=settings.retries,
+            other=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=_RETRY_STATUSES,
+            backoff_factor=settings.retry_backoff,
+            backoff_jitter=settings.retry_backoff,
+            backoff_max=settings.retry_wait_max,
+            retry_after_max=int(settings.retry_wait_max),
+            raise_on_status=False,
+            on_retry=self._on_retry,
+        )
+        adapter = HTTPAdapter(
+            pool_connections=2, pool_maxsize=settings.parallelism + 2, max_retries=retry
+        )
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": USER_AGENT, "accept": "application/json"})
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {kind: self._counts.get(kind, 0) for kind in KINDS}
+
+    def send(
+        self,
+        kind: str,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        auth: requests.auth.AuthBase | None = None,
+    ) -> requests.Response:
+        """Send one request (urllib3 retries inside it) and log it; requests' errors pass."""
+        if self._pacer is not None:
+            self._pacer.wait()
+        with self._lock:
+            self._counts[kind] += 1
+        started = time.perf_counter()
+        path = urlsplit(url).path
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers=headers,
+                params=params,
+                json=json,
+                data=data,
+                auth=auth,
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            log.info("%s %s failed: %s (%.0f ms)", method, path, describe(error), _ms(started))
+            raise
+        log.info("%s %s %s (%.0f ms)", method, path, response.status_code, _ms(started))
+        return response
+
+    def post_token(self, url: str, form: Mapping[str, str]) -> Mapping[str, Any]:
+        """POST the client-credentials form to the token endpoint (the auth module's TokenPost)."""
+        client = form.get("client_id", "?")
+        try:
+            response = self.send("token", "POST", url, data=form)
+        except requests.RequestException as error:
+            raise AuthError(f"cannot reach the token endpoint {url}: {describe(error)}") from None
+        body = _json(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            detail = _token_error(response, body)
+            raise AuthError(
+                f"the token endpoint {url} refused client_id {client}: "
+                f"{response.status_code} {detail}"
+            )
+        return body
+
+    def _on_retry(self, history: Any) -> None:
+        with self._lock:
+            self._counts["retries"] += 1
+        why = history.status or (history.error.__class__.__name__ if history.error else "?")
+        path = urlsplit(history.url or "").path
+        log.info("retrying %s %s after %s", history.method, path, why)
+        if self._pacer is not None:
+            self._pacer.wait()
+
+
+class TicketingClient:
+    """The ticketing API, one method per endpoint; a context manager that closes the session."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        token_source: TokenSource,
+        *,
+        transport: Transport | None = None,
+        claims: Claims | None = None,
+    ):
+        settings.require("base_url", "tenant_id", "realm")
+        self.settings = settings
+        self.token_source = token_source
+        self.claims = claims
+        self.transport = transport or Transport(settings)
+        self._api = f"{settings.base_url}{API_PREFIX}"
+        self._headers = {
+            "x-tenantid": str(settings.tenant_id),
+            "realmname": str(settings.realm),
+        }
+
+    def __enter__(self) -> TicketingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests sent so far by kind (``token`` included), and urllib3's ``retries``."""
+        return self.transport.counts()
+
+    def get_schema(self) -> Schema:
+        """GET ticket-type: every ticket type and its fields."""
+        what = "GET ticket-type"
+        response = self._call("ticket_type", "GET", "/ticket-type", what=what)
+        self._raise_for(response, what, write=False)
+        return Schema.from_api(_json_required(response, what))
+
+    def get_ticket(self, object_id: str) -> LiveTicket:
+        """GET one ticket by display ID; :class:`TicketNotFound` on 404."""
+        what = f"ticket {object_id}"
+        response = self._call("get", "GET", f"/ticket/{_segment(object_id)}", what=what)
+        self._raise_for(response, what, write=False)
+        payload = _json_required(response, what)
+        if isinstance(payload, dict) and "object_id" not in payload:
+            inner = payload.get("data")
+            payload = inner if isinstance(inner, dict) and "object_id" in inner else payload
+        return LiveTicket.from_api(payload)
+
+    def list_page(self, page: int, size: int = 500) -> tuple[list[LiveTicket], int]:
+        """One page of the list endpoint (pages start at 1) and the ticket total.
+
+        :class:`ListUnsupported` when the endpoint is missing or the answer is not the
+        contract's shape; the caller then reads ticket by ticket.
+        """
+        what = f"list page {page}"
+        params = {"module": "ticketing", "page": page, "size": size}
+        response = self._call("list", "GET", "/ticket", what=what, params=params)
+        if response.status_code in _LIST_MISSING and not _tenant_unknown(response):
+            raise ListUnsupported(
+                f"the list endpoint answered {response.status_code}", status=response.status_code
+            )
+        self._raise_for(response, what, write=False)
+        body = _json(response)
+        items = body.get("data") if isinstance(body, dict) else None
+        total = body.get("total") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
+            raise ListUnsupported("the list endpoint answered in an unexpected shape")
+        try:
+            return [LiveTicket.from_api(item) for item in items], total
+        except ApiError as error:
+            raise ListUnsupported(
+                f"the list endpoint answered in an unexpected shape: {error}"
+            ) from None
+
+    def iter_tickets(self, page_size: int = 500) -> Iterator[LiveTicket]:
+        """Every ticket of the tenant, page by page (:class:`ListUnsupported` as above)."""
+        page = 1
+        while True:
+            tickets, total = self.list_page(page, page_size)
+            yield from tickets
+            if not tickets or page * page_size >= total:
+                return
+            page += 1
+
+    def update_ticket(self, object_id: str, etag: str, ticket_update: dict[str, Any]) -> str:
+        """PATCH the fields of ``ticket_update`` guarded by ``etag``; return the new etag."""
+        what = f"update of {object_id}"
+        response = self._call(
+            "update",
+            "PATCH",
+            f"/ticket/{_segment(object_id)}/update",
+            what=what,
+            params={"type": self.settings.catalog_type, "module": "ticketing"},
+            body={"etag": etag, "ticketUpdate": ticket_update},
+        )
+        self._raise_for(response, what, write=True)
+        new_etag = _field(_json(response), "etag")
+        if new_etag is None:
+            raise OutcomeUnknown(f"{what}: answered {response.status_code} without an etag")
+        return new_etag
+
+    def create_ticket(
+        self, ticket_type_id: str, team: str | None, fields: dict[str, Any]
+    ) -> tuple[str, str]:
+        """POST create; return ``(object_id, etag)`` of the new ticket."""
+        what = "create ticket"
+        response = self._call(
+            "create",
+            "POST",
+            "/ticket/create",
+            what=what,
+            params={"type": self.settings.catalog_type, "module": "ticketing"},
+            body={"ticketTypeId": ticket_type_id, "team": team, "ticket": fields},
+        )
+        self._raise_for(response, what, write=True)
+        body = _json(response)
+        object_id, etag = _field(body, "objectId"), _field(body, "etag")
+        if object_id is None or etag is None:
+            raise OutcomeUnknown(f"{what}: answered without objectId and etag")
+        return object_id, etag
+
+    def _call(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> requests.Response:
+        """Send with the current token; after a 401 UNAUTHORIZED, once more with a fresh one."""
+        for attempt in (1, 2):
+            token = self.token_source.token()
+            try:
+                response = self.transport.send(
+                    kind,
+                    method,
+                    self._api + path,
+                    headers=self._headers,
+                    params=params,
+                    json=body,
+                    auth=_Bearer(token),
+                )
+            except requests.RequestException as error:
+                raise self._transport_error(error, method, what) from None
+            if response.status_code != 401 or _code(response) == "USER_PERMISSION_FAILURE":
+                return response
+            if attempt == 1:
+                self.token_source.invalidate(token)
+                if self.token_source.token() != token:
+                    continue
+            code = _code(response) or "UNAUTHORIZED"
+            raise AuthError(
+                f"{what}: the API refused the token from {self.token_source.description} "
+                f"(401 {code}: {_message(response)})"
+            )
+        raise AssertionError("unreachable")
+
+    def _transport_error(
+        self, error: requests.RequestException, method: str, what: str
+    ) -> Exception:
+        reason = describe(error)
+        host = urlsplit(self._api).netloc
+        if isinstance(error, requests.exceptions.SSLError):
+            return ConfigError(
+                f"TLS verification of {host} failed ({reason}); for a private CA give "
+                "--ca-bundle FILE or REQUESTS_CA_BUNDLE"
+            )
+        if method in _WRITES and not _never_sent(error):
+            return OutcomeUnknown(f"{what}: {reason}: the write may or may not have landed")
+        return ApiError(f"{what}: {reason} (host {host})")
+
+    def _raise_for(self, response: requests.Response, what: str, *, write: bool) -> None:
+        """Map an error answer to the exception of :mod:`reconcile.errors`; 2xx passes."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        body = _json(response)
+        code = _code(response)
+        message = _message(response)
+        if status == 404 and _tenant_unknown(response):
+            raise AuthError(
+                f"{what}: {message}: the tenant id {self.settings.tenant_id} does not match "
+                "the token's tenant"
+            )
+        text = f"{what}: {status}{' ' + code if code else ''}: {message}"
+        if status == 400 and code == "ETAG_MISMATCH":
+            raise EtagMismatch(text, status=status, code=code)
+        if status == 400 and code == "INPUT_VALIDATION_FAILURE":
+            raise ApiError(text, status=status, code=code, reasons=_reasons(body))
+        if status == 404:
+            raise TicketNotFound(text, status=status, code=code)
+        if write and status >= 500:
+            raise OutcomeUnknown(
+                f"{text}: the write may or may not have landed", status=status, code=code
+            )
+        if status == 429 or status >= 500:
+            text += f" (after {self.settings.retries} retries)"
+        raise ApiError(text, status=status, code=code)
+
+
+def connect(
+    settings: Settings, *, write: bool, env: Mapping[str, str] | None = None
+) -> TicketingClient:
+    """A ready client: token source chosen, token obtained, claims preflighted.
+
+    Refuses before any API request a token that is for another tenant, expired, or (for
+    ``write``) without the scope or a role to update tickets.
+    """
+    settings.require("base_url", "tenant_id", "realm")
+    transport = Transport(settings)
+    try:
+        source = token_source_from(
+            settings, os.environ if env is None else env, transport.post_token
+        )
+        claims = Claims.from_token(source.token(), source.description)
+        preflight(claims, settings, write=write)
+    except BaseException:
+        transport.close()
+        raise
+    return TicketingClient(settings, source, transport=transport, claims=claims)
+
+
+def refuse_plain_http(url: str, allowed: bool) -> None:
+    """:class:`ConfigError` for ``http://`` to a host that is not loopback, unless allowed."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or allowed or _is_loopback(parts.hostname or ""):
+        return
+    raise ConfigError(
+        f"refusing plain http:// to {parts.hostname}: tokens would cross the network "
+        "unencrypted; use https:// or give --allow-insecure-http"
+    )
+
+
+def describe(error: BaseException) -> str:
+    """A short, secret-free reason for a transport error."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS handshake or certificate verification failed"
+    if isinstance(error, requests.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(error, requests.ReadTimeout):
+        return "no answer before the timeout"
+    if isinstance(error, requests.ConnectionError):
+        if _never_sent(error):
+            return "could not connect"
+        return "connection lost before the answer"
+    return SECRETS.scrub(error.__class__.__name__)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server (the connection never opened)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError) and error.args:
+        inner = error.args[0]
+        reason = getattr(inner, "reason", inner)
+        return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return False
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _json_required(response: requests.Response, what: str) -> Any:
+    body = _json(response)
+    if body is None:
+        raise ApiError(f"{what}: answered {response.status_code} without a JSON body")
+    return body
+
+
+def _field(body: Any, key: str) -> str | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _code(response: requests.Response) -> str | None:
+    return _field(_json(response), "code")
+
+
+def _message(response: requests.Response) -> str:
+    """The server's message, scrubbed of secrets, on one line and at most 300 characters."""
+    message = _field(_json(response), "message")
+    if message is None:
+        text = response.text.strip() if response.text else ""
+        message = text.splitlines()[0] if text else (response.reason or "no message")
+    message = " ".join(SECRETS.scrub(message).split())
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _tenant_unknown(response: requests.Response) -> bool:
+    return response.status_code == 404 and "tenant not found" in _message(response).lower()
+
+
+def _reasons(body: Any) -> dict[str, str]:
+    result = body.get("validationResult") if isinstance(body, dict) else None
+    reasons = result.get("reason") if isinstance(result, dict) else None
+    if not isinstance(reasons, dict):
+        return {}
+    return {str(k): SECRETS.scrub(str(v)) for k, v in reasons.items()}
+
+
+def _token_error(response: requests.Response, body: Any) -> str:
+    if isinstance(body, dict):
+        parts = [body.get("error"), body.get("error_description") or body.get("message")]
+        text = ": ".join(str(p) for p in parts if isinstance(p, str) and p)
+        if text:
+            return " ".join(SECRETS.scrub(text).split())[:300]
+    return _message(response)
