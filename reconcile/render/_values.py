@@ -1,0 +1,78 @@
+"""Value formatting shared by the text and Markdown renderers."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from typing import Any
+
+from reconcile.plan import SENSITIVE, FieldChange
+
+LONG_TEXT = 80
+"""Strings longer than this (or with a line break) are shown as a unified diff."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def show(value: Any) -> str:
+    """A value JSON-ish on one line: strings quoted, ``null``, lists in brackets."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def is_long(change: FieldChange) -> bool:
+    """True when a field's values are best read as a unified diff (and may be shown)."""
+    if change.sensitive:
+        return False
+    return any(
+        isinstance(v, str) and ("\n" in v or len(v) > LONG_TEXT)
+        for v in (change.before, change.after)
+    )
+
+
+def shown_pair(change: FieldChange) -> tuple[str, str]:
+    """``before`` and ``after`` as shown on one line, masked when sensitive."""
+    if change.sensitive:
+        return SENSITIVE, SENSITIVE
+    return show(change.before), show(change.after)
+
+
+def unified_diff(before: Any, after: Any, labels: tuple[str, str]) -> list[str]:
+    """The lines of a unified diff between two (long text) values, control characters escaped."""
+    lines = difflib.unified_diff(
+        _as_text(before).splitlines(),
+        _as_text(after).splitlines(),
+        fromfile=labels[0],
+        tofile=labels[1],
+        lineterm="",
+    )
+    return [_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line) for line in lines]
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else show(value)
+
+
+def last_editor(by: str | None, at: str | None) -> str | None:
+    """``jdoe at 2026-11-20T16:01:09Z``, or what is known of it, or None."""
+    if by and at:
+        return f"{by} at {at}"
+    return by or (f"someone at {at}" if at else None)
+
+
+NO_HISTORY_NOTE = (
+    "The API keeps no per-field history, so the last editor shown is the ticket's "
+    "last editor, not necessarily who changed these fields."
+)
+
+
+def plan_counts(summary: dict[str, int]) -> str:
+    text = f"{summary['update']} to update, {summary['unchanged']} unchanged"
+    return text + (f", {summary['error']} failed" if summary["error"] else "")
+
+
+def drift_counts(summary: dict[str, int]) -> str:
+    text = f"{summary['update']} drifted, {summary['unchanged']} in sync"
+    return text + (f", {summary['error']} failed" if summary["error"] else "")

@@ -1,0 +1,120 @@
+"""The human-readable plan and drift report, shaped like Terraform's plan output.
+
+::
+
+    ~ REQ-0509
+        ~ priority: "Low" → "High"
+    ! REQ-9999: Ticket not found (REQ-9999)
+
+    Plan: 1 to update, 3 unchanged, 1 failed.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from reconcile.plan import UPDATE, FieldChange, Plan, RequestBudget, TicketChange
+from reconcile.render._values import (
+    NO_HISTORY_NOTE,
+    drift_counts,
+    is_long,
+    last_editor,
+    plan_counts,
+    shown_pair,
+    unified_diff,
+)
+
+_RESET = "\x1b[0m"
+_STYLES = {
+    "change": "\x1b[33m",
+    "error": "\x1b[31m",
+    "add": "\x1b[32m",
+    "del": "\x1b[31m",
+    "hunk": "\x1b[36m",
+    "bold": "\x1b[1m",
+}
+_INDENT = "    "
+
+
+def render_text(
+    plan: Plan,
+    out: TextIO,
+    *,
+    color: bool = False,
+    drift: bool = False,
+    budget: RequestBudget | None = None,
+) -> None:
+    """Write ``plan`` as text; ``drift=True`` writes the drift report instead.
+
+    ANSI colour only when ``color`` is true (the CLI decides: a TTY and no ``NO_COLOR``).
+    """
+    paint = _Paint(color)
+    lines: list[str] = []
+    if plan.schema_drift:
+        lines.append(paint("error", "Schema drift:"))
+        lines += [f"  ! {message}" for message in plan.schema_drift]
+        lines.append("")
+    for change in plan.changes:
+        lines += _ticket(change, paint, drift)
+        lines.append("")
+    summary = plan.summary
+    if drift:
+        lines.append(paint("bold", f"Drift: {drift_counts(summary)}."))
+        if summary["update"]:
+            lines.append(NO_HISTORY_NOTE)
+    elif plan.changes:
+        lines.append(paint("bold", f"Plan: {plan_counts(summary)}."))
+    else:
+        lines.append(paint("bold", "No changes.") + " Live tickets match the manifests.")
+    if budget is not None:
+        lines.append(budget.describe())
+    out.write("\n".join(lines) + "\n")
+
+
+def _ticket(change: TicketChange, paint: _Paint, drift: bool) -> list[str]:
+    if change.action != UPDATE:
+        return [paint("error", f"! {change.id}: {change.error}")]
+    head = paint("change", "~") + f" {change.id}"
+    if drift:
+        editor = last_editor(change.last_updated_by, change.last_updated_at)
+        if editor:
+            head += f" (last updated by {editor})"
+    return [head] + [line for f in change.fields for line in _field(f, paint, drift)]
+
+
+def _field(change: FieldChange, paint: _Paint, drift: bool) -> list[str]:
+    marker = _INDENT + paint("change", "~") + f" {change.name}:"
+    note = " (protected)" if change.protected and not drift else ""
+    if is_long(change):
+        labels = ("live", "declared") if drift else ("before", "after")
+        diff = unified_diff(change.before, change.after, labels)
+        if diff:
+            return [marker + note] + [_INDENT * 2 + _diff_line(line, paint) for line in diff]
+    before, after = shown_pair(change)
+    if change.sensitive:
+        return [f"{marker} (sensitive){note}"]
+    if drift:
+        return [f"{marker} declared {after}, live {before}"]
+    return [f"{marker} {before} → {after}{note}"]
+
+
+def _diff_line(line: str, paint: _Paint) -> str:
+    if line.startswith(("---", "+++")):
+        return paint("bold", line)
+    if line.startswith("@@"):
+        return paint("hunk", line)
+    if line.startswith("+"):
+        return paint("add", line)
+    if line.startswith("-"):
+        return paint("del", line)
+    return line
+
+
+class _Paint:
+    """Wraps text in an ANSI style, or leaves it alone when colour is off."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, style: str, text: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if self.enabled else text
