@@ -262,7 +262,7 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     config_path = _find_config(flags, env, cwd)
-    file_values = _read_config(config_path) if config_path else {}
+    file_values = _read_config(config_path, cwd) if config_path else {}
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -345,9 +345,9 @@ def _search_dirs(cwd: Path) -> list[Path]:
     return [cwd]
 
 
-def _read_config(path: Path) -> dict[str, tuple[Any, str, Path]]:
+def _read_config(path: Path, cwd: Path) -> dict[str, tuple[Any, str, Path]]:
     """Parse the config file into ``{key: (raw value, "file:line", directory)}``."""
-    shown = _display(path)
+    shown = _display(path, cwd)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -401,9 +401,9 @@ def _secret_hint(key: str) -> str | None:
     return None
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, cwd: Path) -> str:
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(cwd))
     except ValueError:
         return str(path)
 
