@@ -49,9 +49,7 @@ class ManifestError(ReconcileError):
     """
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(
-            problems, key=lambda p: (p.path or "", p.line or 0, p.message)
-        )
+        self.problems = sorted(problems, key=lambda p: (p.path or "", p.line or 0, p.message))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -184,7 +184,9 @@ def _ticket_type(item: Any, position: int) -> TicketType:
         id=item["id"],
         name=str(item.get("name") or item["prefix"]),
         prefix=item["prefix"],
-        fields=tuple(_field(f, f"{where} ({item['prefix']}) field #{n}") for n, f in enumerate(fields, 1)),
+        fields=tuple(
+            _field(f, f"{where} ({item['prefix']}) field #{n}") for n, f in enumerate(fields, 1)
+        ),
     )
 
 
@@ -339,6 +341,12 @@ def _describe(value: Any) -> str:
     kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     kind = kinds.get(type(value))
     if kind is None:
-        kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
+        kind = (
+            "a list"
+            if isinstance(value, list)
+            else "a mapping"
+            if isinstance(value, dict)
+            else type(value).__name__
+        )
     text = repr(value)
     return f"{kind} {text if len(text) <= 40 else text[:37] + '...'}"

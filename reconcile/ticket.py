@@ -34,7 +34,10 @@ class LiveTicket:
 
     @classmethod
     def from_api(cls, payload: Any) -> LiveTicket:
-        """Build from a GET/list answer, ignoring unknown keys; a missing required key is an ApiError."""
+        """Build from a GET or list answer.
+
+        Unknown keys are ignored; a missing required key is an :class:`ApiError`.
+        """
         if not isinstance(payload, dict):
             raise ApiError(f"unexpected ticket in answer: expected an object, got {_kind(payload)}")
         missing = [key for key in ("object_id", "etag") if not isinstance(payload.get(key), str)]
@@ -45,7 +48,9 @@ class LiveTicket:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ApiError(f"unexpected ticket {payload['object_id']} in answer: 'data' is not an object")
+            raise ApiError(
+                f"unexpected ticket {payload['object_id']} in answer: 'data' is not an object"
+            )
         return cls(
             object_id=payload["object_id"],
             etag=payload["etag"],
