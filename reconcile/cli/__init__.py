@@ -12,7 +12,10 @@ import sys
 import click
 
 from reconcile import __version__
+from reconcile.cli.apply import apply
+from reconcile.cli.plan import drift, plan
 from reconcile.cli.sandbox import sandbox
+from reconcile.cli.whoami import whoami
 from reconcile.errors import ExitStatus, ReconcileError
 
 
@@ -22,7 +25,8 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-cli.add_command(sandbox)
+for command in (plan, apply, drift, whoami, sandbox):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,158 @@
+"""``reconcile plan`` and ``reconcile drift``: read live tickets and compare with the manifests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconcile.cli.options import connection_options, open_client, parallelism_option
+from reconcile.cli.output import FORMATS, progress_factory, render, write_step_summary
+from reconcile.config import Settings
+from reconcile.errors import ExitStatus
+from reconcile.manager import Manager, Shard
+from reconcile.manifest import DesiredTicket
+from reconcile.plan import Plan, Target
+
+paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format: text for people, json for machines, markdown for pull requests.",
+)
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ID",
+    help="Only this ticket (repeatable).",
+)
+shard_option = click.option(
+    "--shard",
+    metavar="I/N",
+    callback=lambda ctx, param, value: _shard(value),
+    help="Only shard I of N: a stable hash partition of the declared tickets.",
+)
+
+
+def _shard(value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--shard") from None
+
+
+def manifest_paths(paths: Sequence[str], settings: Settings) -> list[str]:
+    """The PATH arguments, else the ``manifests`` setting, else ``manifests/``."""
+    if paths:
+        return list(paths)
+    return [str(settings.manifests or "manifests")]
+
+
+def target_of(settings: Settings) -> Target:
+    return Target(settings.base_url, settings.tenant_id, settings.realm)
+
+
+def make_plan(
+    params: dict[str, Any],
+    paths: Sequence[str],
+    targets: Sequence[str],
+    shard: Shard | None,
+    *,
+    write: bool,
+) -> tuple[Settings, Manager, list[DesiredTicket], Plan, list[str]]:
+    """Open a client, load the manifests and plan: the first half of plan, apply and drift.
+
+    The caller owns the returned manager's client and must close it.
+    """
+    settings, client = open_client(params, write=write)
+    manager = Manager(
+        client,
+        parallelism=settings.parallelism,
+        target=target_of(settings),
+        progress=progress_factory(),
+    )
+    try:
+        sources = manifest_paths(paths, settings)
+        desired = manager.load(sources, only=targets, shard=shard)
+        return settings, manager, desired, manager.plan(desired), sources
+    except BaseException:
+        client.close()
+        raise
+
+
+@click.command()
+@paths_argument
+@format_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Save the plan for a later `apply --plan FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
+)
+@target_option
+@shard_option
+@parallelism_option
+@connection_options
+def plan(
+    paths: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    shard: Shard | None,
+    **params: Any,
+) -> ExitStatus:
+    """Show what apply would change: live tickets against the manifests in PATHS."""
+    _, manager, _, result, sources = make_plan(params, paths, targets, shard, write=False)
+    manager.client.close()
+    click.echo(render(result, fmt), nl=False)
+    write_step_summary(result)
+    if out is not None:
+        saved = result.to_saved(sources)
+        out.write_text(json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        click.echo(
+            f"Saved the plan to {out}. Apply it with: reconcile apply --plan {out}", err=True
+        )
+    if result.errors:
+        return ExitStatus.ERROR
+    if detailed_exitcode and result.has_changes:
+        return ExitStatus.CHANGES
+    return ExitStatus.OK
+
+
+@click.command()
+@paths_argument
+@format_option
+@target_option
+@shard_option
+@parallelism_option
+@connection_options
+def drift(
+    paths: tuple[str, ...],
+    fmt: str,
+    targets: tuple[str, ...],
+    shard: Shard | None,
+    **params: Any,
+) -> ExitStatus:
+    """Tell whether live tickets still match the manifests: exit 0 in sync, 2 drifted, 1 error."""
+    _, manager, _, result, _ = make_plan(params, paths, targets, shard, write=False)
+    manager.client.close()
+    click.echo(render(result, fmt, drift=True), nl=False)
+    write_step_summary(result, drift=True)
+    if result.errors:
+        return ExitStatus.ERROR
+    return ExitStatus.CHANGES if result.has_changes else ExitStatus.OK

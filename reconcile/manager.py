@@ -1,0 +1,255 @@
+"""Orchestration: plan, apply and drift as library calls.
+
+The CLI is a thin layer over this module; everything here is usable from Python:
+
+    with TicketingClient(settings, token_source) as client:
+        manager = Manager(client, parallelism=10)
+        desired = manager.load(["manifests/"])
+        plan = manager.plan(desired)
+        report = manager.apply(plan, desired)
+
+Reads happen in :meth:`Manager.read_live` and writes only in :mod:`reconcile.apply`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconcile.apply import ApplyReport, Journal, apply_plan
+from reconcile.client import TicketingClient
+from reconcile.diff import make_plan
+from reconcile.errors import ApiError, ListUnsupported, ManifestError, PlanError, Problem
+from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
+from reconcile.plan import Digest, Plan, SavedPlan, Target, load_saved_plan, ticket_sort_key
+from reconcile.schema import Schema
+from reconcile.ticket import LiveTicket
+
+LIST_PAGE_SIZE = 500
+"""The list endpoint's largest page (the contract caps ``size`` at 500)."""
+
+LIST_MIN_TICKETS = 50
+"""Below this many declared tickets, one GET each is cheap enough: never list."""
+
+LIST_MAX_PAGES_PER_TICKET = 0.5
+"""List only when the pages needed are at most half the GETs they replace."""
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A stable hash partition of the declared tickets: shard ``index`` of ``count`` (1-based)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """Parse ``I/N`` with 1 <= I <= N."""
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"shard must be I/N, got {text!r}") from None
+        if not 1 <= index <= count:
+            raise ValueError(f"shard must be I/N with 1 <= I <= N, got {text!r}")
+        return cls(index, count)
+
+    def contains(self, display_id: str) -> bool:
+        """True when the ticket belongs to this shard; depends on the display ID alone."""
+        digest = hashlib.sha256(display_id.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+
+class Manager:
+    """Runs the phases of a reconcile run against one tenant through one client."""
+
+    def __init__(
+        self,
+        client: TicketingClient,
+        *,
+        parallelism: int = 10,
+        target: Target | None = None,
+        progress: Callable[[int, str], Progress] | None = None,
+    ):
+        self.client = client
+        self.parallelism = parallelism
+        self.target = target
+        self._progress = progress
+        self._schema: Schema | None = None
+
+    @property
+    def schema(self) -> Schema:
+        """The tenant's ticket types, read once per run."""
+        if self._schema is None:
+            self._schema = self.client.get_schema()
+        return self._schema
+
+    def load(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        only: Iterable[str] = (),
+        shard: Shard | None = None,
+    ) -> list[DesiredTicket]:
+        """Read and resolve manifests; ``only`` limits to some ticket IDs (``--target``).
+
+        The manifests are parsed before any request, so a syntax error costs no
+        network round trip; the schema is read once to resolve field keys.
+        """
+        declared = select_tickets(load_manifests(paths), only=only, shard=shard)
+        return resolve_tickets(declared, self.schema)
+
+    def read_live(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
+        """Read the live tickets, by pages of the list endpoint or one GET each.
+
+        The list endpoint is used when it needs far fewer requests than GETs
+        (see ``LIST_*``); tickets it does not return are read one by one, and a
+        server without a usable list endpoint falls back to GETs entirely.
+        """
+        live: dict[str, LiveTicket | ApiError] = {}
+        wanted = set(ids)
+        if len(wanted) >= LIST_MIN_TICKETS:
+            live.update(self._read_by_list(wanted))
+        missing = [i for i in ids if i not in live]
+        live.update(self._read_by_get(missing))
+        return live
+
+    def plan(self, desired: Sequence[DesiredTicket]) -> Plan:
+        """Diff the desired tickets against live ones."""
+        live = self.read_live([d.id for d in desired])
+        return make_plan(desired, live, self.target)
+
+    def apply(
+        self,
+        plan: Plan,
+        desired: Sequence[DesiredTicket],
+        *,
+        journal: Journal | None = None,
+        stop: threading.Event | None = None,
+    ) -> ApplyReport:
+        """Write a plan made from ``desired`` (direct apply: rebases on a racing writer)."""
+        return apply_plan(
+            plan,
+            self.client,
+            desired={d.id: d for d in desired},
+            parallelism=self.parallelism,
+            journal=journal,
+            stop=stop,
+            progress=self._progress_for(len(plan.changes), "Applying"),
+        )
+
+    def apply_saved(
+        self,
+        plan: Plan,
+        *,
+        journal: Journal | None = None,
+        stop: threading.Event | None = None,
+    ) -> ApplyReport:
+        """Write a reviewed, saved plan: only its changes, refusing tickets that went stale."""
+        return apply_plan(
+            plan,
+            self.client,
+            schema=self.schema,
+            parallelism=self.parallelism,
+            journal=journal,
+            stop=stop,
+            progress=self._progress_for(len(plan.changes), "Applying"),
+        )
+
+    def prepare_saved(self, saved: SavedPlan) -> tuple[Plan, list[str]]:
+        """Make a saved plan ready to apply: sensitive values back from its manifests.
+
+        Returns the plan and the messages of the tickets refused because a sensitive
+        value in the manifests no longer matches the digest that was reviewed.
+        """
+        sensitive = any(isinstance(f.after, Digest) for c in saved.plan.changes for f in c.fields)
+        if not sensitive:
+            return saved.plan, []
+        declared = load_manifests(saved.manifests)
+        planned = {c.id for c in saved.plan.changes}
+        desired = resolve_tickets([t for t in declared if t.id in planned], self.schema)
+        plan, stale = saved.fill_sensitive(desired)
+        return plan, [stale[i] for i in sorted(stale, key=ticket_sort_key)]
+
+    def _read_by_get(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
+        if not ids:
+            return {}
+        tick = self._progress_for(len(ids), "Reading")
+
+        def read(object_id: str) -> LiveTicket | ApiError:
+            try:
+                return self.client.get_ticket(object_id)
+            except ApiError as error:
+                return error
+            finally:
+                tick(1)
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            return dict(zip(ids, pool.map(read, ids), strict=True))
+
+    def _read_by_list(self, wanted: set[str]) -> dict[str, LiveTicket]:
+        try:
+            first, total = self.client.list_page(1, LIST_PAGE_SIZE)
+            pages = -(-total // LIST_PAGE_SIZE)
+            if pages - 1 > len(wanted) * LIST_MAX_PAGES_PER_TICKET:
+                found = first
+            else:
+                tick = self._progress_for(pages, "Listing")
+                tick(1)
+
+                def page(number: int) -> list[LiveTicket]:
+                    tickets, _ = self.client.list_page(number, LIST_PAGE_SIZE)
+                    tick(1)
+                    return tickets
+
+                with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+                    rest = pool.map(page, range(2, pages + 1))
+                    found = first + [t for chunk in rest for t in chunk]
+        except ListUnsupported:
+            return {}
+        return {t.object_id: t for t in found if t.object_id in wanted}
+
+    def _progress_for(self, total: int, label: str) -> Progress:
+        if self._progress is None or total == 0:
+            return _no_progress
+        return self._progress(total, label)
+
+
+def _no_progress(_: int) -> None:
+    return None
+
+
+def read_saved_plan(path: str | Path) -> SavedPlan:
+    """Read a file written by ``plan --out``; a damaged or foreign file is a PlanError."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PlanError(f"{path}: not a saved plan: {error}") from None
+    return load_saved_plan(data, source=str(path))
+
+
+def select_tickets(
+    declared: Sequence[DeclaredTicket],
+    *,
+    only: Iterable[str] = (),
+    shard: Shard | None = None,
+) -> list[DeclaredTicket]:
+    """Keep the tickets named by ``--target`` and in ``--shard``; an unknown target is an error."""
+    only = list(only)
+    if only:
+        known = {t.id for t in declared}
+        unknown = [i for i in only if i not in known]
+        if unknown:
+            raise ManifestError(
+                Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
+            )
+        declared = [t for t in declared if t.id in set(only)]
+    if shard is not None:
+        declared = [t for t in declared if shard.contains(t.id)]
+    return list(declared)
