@@ -54,7 +54,7 @@ def manifest_paths(paths: Sequence[str], settings: Settings) -> list[str]:
     """The PATH arguments, else the ``manifests`` setting, else ``manifests/``."""
     if paths:
         return list(paths)
-    return [str(settings.manifests or "manifests")]
+    return [str(p) for p in settings.manifests] or ["manifests"]
 
 
 def target_of(settings: Settings) -> Target:
