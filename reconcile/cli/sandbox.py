@@ -1,10 +1,162 @@
-"""``reconcile sandbox``: run the local emulator of the ticketing API."""
+"""``reconcile sandbox``: run the local emulator of the ticketing API.
+
+The sandbox package is imported inside the commands, so that other commands do not
+pay for loading the server.
+"""
 
 from __future__ import annotations
 
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
 import click
+
+# Kept in step with reconcile.sandbox.options (a test checks it); repeated here so that
+# `reconcile --help` does not import the server.
+_HOST, _PORT = "127.0.0.1", 8080
+_TENANT, _REALM, _SECRET = "3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90", "demo", "sandbox-secret"
+_RATE = click.FloatRange(0.0, 1.0)
 
 
 @click.group()
 def sandbox() -> None:
     """Run a local emulator of the ticketing API (the playground and the test server)."""
+
+
+@sandbox.command()
+@click.option("--host", default=_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=_PORT,
+    show_default=True,
+    help="Port to listen on (0: a free one).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file that keeps state across restarts (default: in memory).",
+)
+@click.option("--demo", is_flag=True, help="Seed the demo tenant and register the demo clients.")
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Seed ticket types and tickets from a YAML or JSON file.",
+)
+@click.option(
+    "--tickets",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Generate this many more tickets (load work).",
+)
+@click.option("--secret", default=_SECRET, show_default=True, help="HS256 secret of the tokens.")
+@click.option("--tenant-id", default=_TENANT, show_default=True, help="The tenant's UUID.")
+@click.option("--realm", default=_REALM, show_default=True, help="The realm name.")
+@click.option(
+    "--client",
+    "clients",
+    multiple=True,
+    metavar="ID:SECRET[:ROLE[:TEAM,...]]",
+    help="Register a token-endpoint client (repeatable).",
+)
+@click.option(
+    "--token-lifetime",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="expires_in of issued tokens, in seconds.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM).",
+)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Sleep this long in every API request.",
+)
+@click.option("--fail-rate", type=_RATE, default=0.0, help="Share of API requests answered 500.")
+@click.option(
+    "--drop-after-commit-rate",
+    type=_RATE,
+    default=0.0,
+    help="Share of committed writes whose connection is dropped or answered 500.",
+)
+@click.option(
+    "--rate-limit-rate", type=_RATE, default=0.0, help="Share of API requests answered 429."
+)
+@click.option(
+    "--retry-after",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Retry-After seconds of a 429.",
+)
+@click.option("--fault-seed", type=int, help="Seed of the fault generator (deterministic faults).")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+def serve(**options: Any) -> None:
+    """Serve the API; print the base URL once it accepts connections.
+
+    Runs until interrupted (SIGINT or SIGTERM), then exits 0. Defaults need no flag:
+    http://127.0.0.1:8080, tenant 3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90, realm demo,
+    secret sandbox-secret (public: for local use only).
+    """  # fmt: skip
+    from reconcile.sandbox import Sandbox, SandboxError, SandboxOptions
+
+    options["clients"] = tuple(options["clients"])
+    try:
+        running = Sandbox(SandboxOptions(**options)).start()
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(running.base_url)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        running.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@sandbox.command()
+@click.option("--secret", default=_SECRET, show_default=True, help="HS256 secret.")
+@click.option("--tenant-id", default=_TENANT, show_default=True, help="tenant_id claim.")
+@click.option("--realm", default=_REALM, show_default=True, help="Realm of the issuer.")
+@click.option("--sub", default=None, help="Subject (default: the demo writer's).")
+@click.option(
+    "--role", "roles", multiple=True, help="Realm role (repeatable; default ticket_writer)."
+)
+@click.option(
+    "--team", "teams", multiple=True, help="Team (repeatable; default network and service-desk)."
+)
+@click.option("--scope", default="openid tickets:read tickets:write", show_default=True)
+@click.option("--expires-in", type=int, default=300, show_default=True, help="Seconds.")
+def token(
+    secret: str, tenant_id: str, realm: str, sub: str | None, roles: tuple[str, ...],
+    teams: tuple[str, ...], scope: str, expires_in: int,
+) -> None:  # fmt: skip
+    """Print a JWT the sandbox accepts (by default the demo writer's identity)."""
+    from reconcile.sandbox import DEMO_WRITER, make_token
+
+    click.echo(
+        make_token(
+            secret=secret, tenant_id=tenant_id, realm=realm, sub=sub or DEMO_WRITER.sub,
+            roles=roles or DEMO_WRITER.roles, teams=teams or DEMO_WRITER.teams, scope=scope,
+            expires_in=expires_in,
+        )
+    )  # fmt: skip

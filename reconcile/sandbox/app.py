@@ -1,0 +1,498 @@
+"""The WSGI application: routes, the checks in their documented order, the answers.
+
+Order of checks on the API routes (``/api/v2/ticketing/...``); the first that fails answers:
+
+1. route and method (404 / 405);
+2. injected faults: latency, then 429 ``Retry-After``, then 500;
+3. ``Authorization: Bearer <JWT>``: missing, malformed, expired, badly signed, issued by
+   another realm: 401 ``UNAUTHORIZED``;
+4. ``realmname``: missing 400 ``INPUT_VALIDATION_FAILURE``; another realm 401 ``UNAUTHORIZED``;
+5. ``x-tenantid``: missing 400; not the token's ``tenant_id`` or not this tenant:
+   404 ``Tenant not found``;
+6. ``accept``: missing 400; not admitting ``application/json`` 406;
+   ``issupportrequest``, if sent, not ``true``/``false``: 400;
+7. scope and role: reads need ``tickets:read`` or ``tickets:write``; create and update
+   need ``tickets:write`` and realm role ``ticket_writer`` or ``ticket_admin``:
+   401 ``USER_PERMISSION_FAILURE``;
+8. query: update and create need ``type`` in template/agent/user and ``module=ticketing``;
+   list takes ``page`` >= 1, ``size`` 1..500, ``module`` if sent ``ticketing``: 400;
+9. body (update, create): ``content-type`` not ``application/json`` 415; over 1 MiB 413;
+   not JSON or not an object 400; update without ``etag`` (reason key ``etag``) or
+   without a ``ticketUpdate`` object, create without a known ``ticketTypeId``: 400;
+10. the ticket (get, update): unknown display ID, or an internal UUID: 404
+    ``Ticket not found (<id>)``;
+11. team (update, create): ``ticket_writer`` only for team null or one of the token's
+    ``teams``: 401 ``USER_PERMISSION_FAILURE``;
+12. field values (update, create): 400 ``INPUT_VALIDATION_FAILURE`` with
+    ``validationResult.reason`` ``{field-uuid: message}``, nothing written;
+13. etag (update): not the current one: 400 ``ETAG_MISMATCH``, nothing written;
+14. write (new etag, ``lastUpdatedBy``, ``lastUpdatedAt``), then the drop-after-commit fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from importlib.resources import files
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wrappers import Request, Response
+
+from reconcile.sandbox import faults as fault_kinds
+from reconcile.sandbox.auth import Identity, TokenError, Verifier, make_token
+from reconcile.sandbox.faults import Faults
+from reconcile.sandbox.fields import check_value, is_empty, same_value
+from reconcile.sandbox.options import MAX_BODY_BYTES, Client
+from reconcile.sandbox.stats import Stats
+from reconcile.sandbox.store import DISPLAY_ID, Store, dumps
+
+log = logging.getLogger("reconcile.sandbox")
+
+API = "/api/v2/ticketing"
+PERMISSION_MESSAGE = "You do not have the permission to update the ticket"
+ETAG_MESSAGE = "Ticket might have been updated. Please check changes and resubmit"
+CATALOG_TYPES = ("template", "agent", "user")
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+_SANDBOX_ROUTES = frozenset({"stats", "reset_stats", "health", "openapi"})
+
+URL_MAP = Map(
+    [
+        Rule(f"{API}/ticket-type", endpoint="ticket_type", methods=["GET"]),
+        Rule(f"{API}/ticket", endpoint="list", methods=["GET"]),
+        Rule(f"{API}/ticket/create", endpoint="create", methods=["POST"]),
+        Rule(f"{API}/ticket/<object_id>", endpoint="get", methods=["GET"]),
+        Rule(f"{API}/ticket/<object_id>/update", endpoint="update", methods=["PATCH"]),
+        Rule("/realms/<realm>/protocol/openid-connect/token", endpoint="token", methods=["POST"]),
+        Rule("/_sandbox/health", endpoint="health", methods=["GET"]),
+        Rule("/_sandbox/stats", endpoint="stats", methods=["GET"]),
+        Rule("/_sandbox/reset-stats", endpoint="reset_stats", methods=["POST"]),
+        Rule("/_sandbox/openapi.json", endpoint="openapi", methods=["GET"]),
+    ],
+    merge_slashes=False,
+)
+
+
+class SandboxRequest(Request):
+    max_content_length = MAX_BODY_BYTES
+    max_form_memory_size = MAX_BODY_BYTES
+
+
+class Answer(Exception):
+    """Stops the checks and answers with ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def respond(body: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    return Response(dumps(body), status, list(headers), mimetype="application/json")
+
+
+def error(
+    status: int, code: str, message: str, headers: Iterable[tuple[str, str]] = (), **extra: Any
+) -> Answer:
+    return Answer(
+        respond(
+            {"error": True, "code": code, "message": message, "status": status, **extra},
+            status,
+            headers,
+        )
+    )
+
+
+def invalid(reason: dict[str, str], message: str = "Input validation failed") -> Answer:
+    return error(400, "INPUT_VALIDATION_FAILURE", message, validationResult={"reason": reason})
+
+
+def unauthorized(message: str) -> Answer:
+    return error(401, "UNAUTHORIZED", message)
+
+
+def forbidden(message: str = PERMISSION_MESSAGE) -> Answer:
+    return error(401, "USER_PERMISSION_FAILURE", message)
+
+
+def ticket_not_found(object_id: str) -> Answer:
+    return Answer(respond({"error": True, "message": f"Ticket not found ({object_id})"}, 404))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class SandboxApp:
+    """The sandbox's WSGI callable. ``tenant_id``, ``realm`` and the clients are fixed at start."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        tenant_id: str,
+        realm: str,
+        secret: str,
+        clients: Iterable[Client],
+        token_lifetime: int,
+        faults: Faults,
+        retry_after: int,
+        stats: Stats,
+    ) -> None:
+        self.store = store
+        self.tenant_id = tenant_id
+        self.realm = realm
+        self.secret = secret
+        self.clients = {c.client_id: c for c in clients}
+        self.token_lifetime = token_lifetime
+        self.faults = faults
+        self.retry_after = retry_after
+        self.stats = stats
+        self.verifier = Verifier(secret, realm)
+        self.base_url = ""
+        self._handlers: dict[str, Callable[..., Response]] = {
+            "ticket_type": self.get_ticket_types,
+            "list": self.list_tickets,
+            "get": self.get_ticket,
+            "create": self.create_ticket,
+            "update": self.update_ticket,
+            "token": self.issue_token,
+            "health": self.health,
+            "stats": self.get_stats,
+            "reset_stats": self.reset_stats,
+            "openapi": self.get_openapi,
+        }
+
+    # ------------------------------------------------------------------ dispatch
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = SandboxRequest(environ)
+        route = "unknown"
+        try:
+            try:
+                route, args = URL_MAP.bind_to_environ(environ).match()
+            except MethodNotAllowed as e:
+                allowed = ", ".join(sorted(e.valid_methods or ()))
+                raise error(
+                    405, "METHOD_NOT_ALLOWED",
+                    f"Method {request.method} is not allowed here (allowed: {allowed})",
+                    headers=[("Allow", allowed)],
+                ) from None  # fmt: skip
+            except (NotFound, RequestRedirect):
+                raise error(404, "NOT_FOUND", f"No such route: {request.path}") from None
+            response = self._handlers[route](request, **args)
+        except Answer as answer:
+            response = answer.response
+        except HTTPException as e:  # raised by werkzeug while reading the request
+            status = e.code or 400
+            code = (e.name or "Bad Request").upper().replace(" ", "_")
+            response = error(status, code, e.description or e.name).response
+        except Exception:
+            log.exception("sandbox bug on %s %s", request.method, request.path)
+            response = error(
+                500, "INTERNAL_SERVER_ERROR", "Unexpected error in the sandbox"
+            ).response
+        if route not in _SANDBOX_ROUTES:
+            status = "dropped" if environ.get("reconcile.dropped") else response.status_code
+            self.stats.request(request.method, route, status)
+        return response(environ, start_response)
+
+    # ------------------------------------------------------------------ common checks
+
+    def _before(self, request: SandboxRequest, write: str | None = None) -> Identity:
+        """Steps 2 to 7 of the module's order; ``write`` names the action for step 7."""
+        fault = self.faults.before()
+        if fault == fault_kinds.RATE_LIMIT:
+            self.stats.fault(fault)
+            raise error(
+                429, "TOO_MANY_REQUESTS", "Too many requests, retry later",
+                headers=[("Retry-After", str(self.retry_after))],
+            )  # fmt: skip
+        if fault == fault_kinds.FAIL:
+            self.stats.fault(fault)
+            raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            raise unauthorized("Missing Authorization header")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("Authorization header is not 'Bearer <token>'")
+        try:
+            identity = self.verifier.verify(token.strip())
+        except TokenError as e:
+            raise unauthorized(str(e)) from None
+
+        realm = request.headers.get("realmname")
+        if realm is None:
+            raise invalid({"realmname": "header is required"}, "Missing required header realmname")
+        if realm != self.realm:
+            raise unauthorized(f"Realm '{realm}' does not exist")
+
+        tenant = request.headers.get("x-tenantid")
+        if tenant is None:
+            raise invalid(
+                {"x-tenantid": "header is required"}, "Missing required header x-tenantid"
+            )
+        if tenant != identity.tenant_id or tenant != self.tenant_id:
+            raise Answer(respond({"error": True, "message": "Tenant not found"}, 404))
+
+        if "accept" not in request.headers:
+            raise invalid({"accept": "header is required"}, "Missing required header accept")
+        if not request.accept_mimetypes.best_match(["application/json"]):
+            raise error(406, "NOT_ACCEPTABLE", "This API answers application/json only")
+        support = request.headers.get("issupportrequest")
+        if support is not None and support.strip().lower() not in ("true", "false"):
+            raise invalid({"issupportrequest": "must be true or false"})
+
+        if write is None:
+            if not identity.can_read:
+                raise forbidden("You do not have the permission to read tickets")
+        elif not identity.can_write:
+            raise forbidden(write)
+        return identity
+
+    @staticmethod
+    def _catalog_query(request: SandboxRequest) -> None:
+        reason = {}
+        if request.args.get("type") not in CATALOG_TYPES:
+            reason["type"] = f"is required, one of: {', '.join(CATALOG_TYPES)}"
+        if request.args.get("module") != "ticketing":
+            reason["module"] = "is required and must be 'ticketing'"
+        if reason:
+            raise invalid(reason, "Invalid query parameters")
+
+    @staticmethod
+    def _json_body(request: SandboxRequest) -> dict[str, Any]:
+        if request.mimetype != "application/json":
+            raise error(
+                415, "UNSUPPORTED_MEDIA_TYPE",
+                f"content-type must be application/json, got {request.mimetype or 'none'}",
+            )  # fmt: skip
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise error(
+                413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {MAX_BODY_BYTES} bytes"
+            )
+        raw = request.get_data(cache=True)
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise invalid({"body": f"is not valid JSON: {e}"}, "Malformed JSON body") from None
+        if not isinstance(body, dict):
+            raise invalid({"body": "must be a JSON object"}, "Malformed JSON body")
+        return body
+
+    def _ticket(self, object_id: str) -> dict[str, Any]:
+        ticket = self.store.get(object_id) if DISPLAY_ID.match(object_id) else None
+        if ticket is None:
+            raise ticket_not_found(object_id)
+        return ticket
+
+    def _check_fields(
+        self, ticket_type_id: str, values: dict[str, Any], reason: dict[str, str]
+    ) -> None:
+        fields = self.store.fields_by_type.get(ticket_type_id, {})
+        for key, value in values.items():
+            field = fields.get(key)
+            if field is None:
+                reason[key] = "is not a field of this ticket type"
+                continue
+            problem = check_value(field, value)
+            if problem:
+                reason[key] = problem
+
+    # ------------------------------------------------------------------ API routes
+
+    def get_ticket_types(self, request: SandboxRequest) -> Response:
+        self._before(request)
+        return respond({"data": self.store.types})
+
+    def get_ticket(self, request: SandboxRequest, object_id: str) -> Response:
+        self._before(request)
+        return respond(self._ticket(object_id))
+
+    def list_tickets(self, request: SandboxRequest) -> Response:
+        self._before(request)
+        reason = {}
+        module = request.args.get("module")
+        if module is not None and module != "ticketing":
+            reason["module"] = "must be 'ticketing'"
+        numbers = {}
+        for name, default, top in (("page", 1, None), ("size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)):
+            text = request.args.get(name)
+            try:
+                numbers[name] = default if text is None else int(text)
+            except ValueError:
+                reason[name] = "must be an integer"
+                continue
+            if numbers[name] < 1 or (top is not None and numbers[name] > top):
+                reason[name] = f"must be between 1 and {top}" if top else "must be 1 or more"
+        if reason:
+            raise invalid(reason, "Invalid query parameters")
+        page, size = numbers["page"], numbers["size"]
+        tickets, total = self.store.page(page, size)
+        return respond({"data": tickets, "page": page, "size": size, "total": total})
+
+    def create_ticket(self, request: SandboxRequest) -> Response:
+        identity = self._before(
+            request, write="You do not have the permission to create the ticket"
+        )
+        self._catalog_query(request)
+        body = self._json_body(request)
+        reason: dict[str, str] = {}
+        ticket_type = self.store.types_by_id.get(body.get("ticketTypeId"))  # type: ignore[arg-type]
+        if ticket_type is None:
+            reason["ticketTypeId"] = "is required: the id of one of the tenant's ticket types"
+        team = body.get("team")
+        if team is not None and not isinstance(team, str):
+            reason["team"] = "must be a string or null"
+        values = body.get("ticket", {})
+        if not isinstance(values, dict):
+            reason["ticket"] = "must be an object of field UUID to value"
+        if reason:
+            raise invalid(reason)
+        assert ticket_type is not None
+        if not identity.may_write_team(team):
+            raise forbidden("You do not have the permission to create the ticket")
+        self._check_fields(ticket_type["id"], values, reason)
+        for field in ticket_type.get("fields", []):
+            if field.get("required") and is_empty(values.get(field["id"])):
+                reason.setdefault(field["id"], "is required")
+        if reason:
+            raise invalid(reason)
+        object_id, etag = self.store.create(ticket_type, team, values, identity.name)
+        self.stats.create({"action": "create", "object_id": object_id, "etag_after": etag,
+                           "fields": sorted(values), "by": identity.name})  # fmt: skip
+        self._after_commit(request)
+        return respond({"success": True, "message": "ticket created successfully", "status": 200,
+                        "objectId": object_id, "etag": etag})  # fmt: skip
+
+    def update_ticket(self, request: SandboxRequest, object_id: str) -> Response:
+        identity = self._before(request, write=PERMISSION_MESSAGE)
+        self._catalog_query(request)
+        body = self._json_body(request)
+        etag, update = body.get("etag"), body.get("ticketUpdate")
+        self.stats.patch(object_id, has_etag=etag is not None)
+        reason = {}
+        if etag is None:
+            reason["etag"] = "is required: the ticket's current etag"
+        elif not isinstance(etag, str):
+            reason["etag"] = "must be a string"
+        if not isinstance(update, dict):
+            reason["ticketUpdate"] = "is required: an object of field UUID to new value"
+        if reason:
+            raise invalid(reason)
+        assert isinstance(etag, str) and isinstance(update, dict)
+
+        ticket = self._ticket(object_id)
+        if not identity.may_write_team(ticket["team"]):
+            raise forbidden()
+        self._check_fields(ticket["ticket_type_id"], update, reason)
+        if reason:
+            raise invalid(reason)
+        if ticket["etag"] != etag:
+            self.stats.mismatch()
+            raise error(400, "ETAG_MISMATCH", ETAG_MESSAGE)
+
+        data = ticket["data"]
+        fields = self.store.fields_by_type.get(ticket["ticket_type_id"], {})
+        noop = all(same_value(fields[k]["type"], v, data.get(k)) for k, v in update.items())
+        new_etag = self.store.compare_and_swap(object_id, etag, {**data, **update}, identity.name)
+        if new_etag is None:
+            self.stats.mismatch()
+            raise error(400, "ETAG_MISMATCH", ETAG_MESSAGE)
+        self.stats.write({"action": "update", "object_id": object_id, "etag_before": etag,
+                          "etag_after": new_etag, "fields": sorted(update), "noop": noop,
+                          "by": identity.name})  # fmt: skip
+        self._after_commit(request)
+        return respond({"success": True, "message": "ticket updated successfully", "status": 200,
+                        "etag": new_etag})  # fmt: skip
+
+    def _after_commit(self, request: SandboxRequest) -> None:
+        fault = self.faults.after_commit()
+        if fault is None:
+            return
+        self.stats.fault(fault)
+        sock = request.environ.get("werkzeug.socket")
+        if fault == fault_kinds.DROP and sock is not None:
+            request.environ["reconcile.dropped"] = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            raise Answer(Response(b"", 500))
+        raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+
+    # ------------------------------------------------------------------ token endpoint
+
+    def issue_token(self, request: SandboxRequest, realm: str) -> Response:
+        """Keycloak-style ``client_credentials`` grant; OAuth 2 error bodies (RFC 6749 5.2)."""
+        no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+
+        def oauth_error(status: int, code: str, description: str) -> Answer:
+            return Answer(
+                respond({"error": code, "error_description": description}, status, no_store)
+            )
+
+        if realm != self.realm:
+            raise Answer(respond({"error": "Realm does not exist"}, 404))
+        if request.mimetype != "application/x-www-form-urlencoded":
+            raise oauth_error(400, "invalid_request",
+                              "content-type must be application/x-www-form-urlencoded")  # fmt: skip
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        if request.authorization and request.authorization.type == "basic":
+            client_id = request.authorization.username
+            secret = request.authorization.password
+        client = self.clients.get(client_id or "")
+        if client is None or secret != client.secret:
+            raise oauth_error(
+                401, "unauthorized_client", "Invalid client or Invalid client credentials"
+            )
+        allowed = client.scope.split()
+        asked = form.get("scope")
+        scopes = allowed
+        if asked:
+            wanted = asked.split()
+            if not set(wanted) <= set(allowed):
+                raise oauth_error(400, "invalid_scope", "Invalid scopes: " + asked)
+            scopes = [s for s in allowed if s in wanted or s == "openid"]
+        token = make_token(
+            secret=self.secret, tenant_id=self.tenant_id, realm=self.realm, sub=client.sub,
+            roles=client.roles, teams=client.teams, scope=" ".join(scopes),
+            expires_in=self.token_lifetime, issuer_base=self.base_url or "http://sandbox",
+            claims={"azp": client.client_id},
+        )  # fmt: skip
+        return respond(
+            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime,
+             "refresh_expires_in": 0, "not-before-policy": 0, "scope": " ".join(scopes)},
+            headers=no_store,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ /_sandbox
+
+    def health(self, request: SandboxRequest) -> Response:
+        return respond(
+            {"status": "ok", "tenant_id": self.tenant_id, "realm": self.realm,
+             "tickets": self.store.count(), "ticket_types": len(self.store.types)}
+        )  # fmt: skip
+
+    def get_stats(self, request: SandboxRequest) -> Response:
+        return respond(self.stats.snapshot())
+
+    def reset_stats(self, request: SandboxRequest) -> Response:
+        self.stats.reset()
+        return respond({"reset": True})
+
+    def get_openapi(self, request: SandboxRequest) -> Response:
+        try:
+            document = files("reconcile.sandbox").joinpath("openapi.json").read_bytes()
+        except FileNotFoundError:
+            raise error(404, "NOT_FOUND", "No OpenAPI document in this build") from None
+        return Response(document, 200, mimetype="application/json")

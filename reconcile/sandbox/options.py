@@ -1,0 +1,118 @@
+"""The sandbox's options and their fixed, documented defaults.
+
+The defaults are chosen so that ``reconcile sandbox serve --demo`` needs no other flag.
+The secret is public: the sandbox is for local use only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_TENANT_ID = "3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90"
+DEFAULT_REALM = "demo"
+DEFAULT_SECRET = "sandbox-secret"
+DEFAULT_TOKEN_LIFETIME = 300
+DEFAULT_SCOPE = "openid tickets:read tickets:write"
+DEFAULT_RETRY_AFTER = 1
+MAX_BODY_BYTES = 1024 * 1024
+"""Request bodies larger than this are answered 413."""
+
+
+class SandboxError(Exception):
+    """A sandbox that cannot start: bad option, unreadable seed file, port in use."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """A client of the token endpoint (``client_credentials`` grant).
+
+    Its tokens carry ``sub`` and ``preferred_username`` ``service-account-<client_id>``
+    (Keycloak's convention), its ``roles`` as realm roles, its ``teams``, and the scopes
+    of ``scope`` (a request may ask for fewer with the ``scope`` form field).
+    """
+
+    client_id: str
+    secret: str
+    roles: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    scope: str = DEFAULT_SCOPE
+
+    @property
+    def sub(self) -> str:
+        return f"service-account-{self.client_id}"
+
+    @classmethod
+    def parse(cls, spec: str) -> Client:
+        """Parse ``ID:SECRET[:ROLE[:TEAM,...]]``; raise :class:`SandboxError` if malformed."""
+        parts = spec.split(":")
+        if len(parts) < 2 or len(parts) > 4 or not parts[0] or not parts[1]:
+            raise SandboxError(
+                f"client {spec.split(':')[0]!r}: expected ID:SECRET[:ROLE[:TEAM,...]]"
+            )
+        roles = (parts[2],) if len(parts) > 2 and parts[2] else ()
+        teams = tuple(t for t in parts[3].split(",") if t) if len(parts) > 3 else ()
+        return cls(client_id=parts[0], secret=parts[1], roles=roles, teams=teams)
+
+
+@dataclass
+class SandboxOptions:
+    """Everything ``reconcile sandbox serve`` can be told; the CLI flags map one to one.
+
+    ``port=0`` picks a free port (read it back from ``Sandbox.base_url``). ``clients``
+    takes :class:`Client` objects or ``ID:SECRET[:ROLE[:TEAM,...]]`` strings.
+    Seeding (``demo``, ``seed``, ``tickets``) only happens on an empty database: a
+    ``db`` file that already holds ticket types is served as it is.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    db: str | Path | None = None
+    demo: bool = False
+    seed: str | Path | None = None
+    tickets: int = 0
+    secret: str = DEFAULT_SECRET
+    tenant_id: str = DEFAULT_TENANT_ID
+    realm: str = DEFAULT_REALM
+    clients: tuple[Client | str, ...] | list[Client | str] = ()
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME
+    tls_cert: str | Path | None = None
+    tls_key: str | Path | None = None
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    drop_after_commit_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: int = DEFAULT_RETRY_AFTER
+    fault_seed: int | None = None
+    verbose: bool = False
+
+    def check(self) -> None:
+        """Raise :class:`SandboxError` naming every option that is out of range."""
+        problems = []
+        if self.demo and self.seed is not None:
+            problems.append("--demo and --seed cannot be used together")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("--tls-cert and --tls-key go together")
+        if not 0 <= self.port <= 65535:
+            problems.append(f"port {self.port} is not in 0..65535")
+        if self.tickets < 0:
+            problems.append("--tickets cannot be negative")
+        if self.token_lifetime <= 0:
+            problems.append("--token-lifetime must be positive")
+        if self.latency_ms < 0:
+            problems.append("--latency-ms cannot be negative")
+        if self.retry_after < 0:
+            problems.append("--retry-after cannot be negative")
+        for name in ("fail_rate", "drop_after_commit_rate", "rate_limit_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                problems.append(f"--{name.replace('_', '-')} {value} is not in 0..1")
+        if not self.secret:
+            problems.append("--secret cannot be empty")
+        if problems:
+            raise SandboxError("; ".join(problems))
+
+    def parsed_clients(self) -> list[Client]:
+        return [c if isinstance(c, Client) else Client.parse(c) for c in self.clients]
