@@ -54,6 +54,7 @@ DOCUMENT_KEYS = ("tickets", "defaults", "sensitive", "protected")
 TICKET_KEYS = ("id", "fields", "sensitive", "protected")
 DEFAULTS_KEYS = ("fields",)
 
+_NO_MERGE_KEYS = "merge keys ('<<') are not supported; use 'defaults'"
 _Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 _YAML = "tag:yaml.org,2002:"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -299,7 +300,8 @@ def _parse(text: str, path: str) -> tuple[list[DeclaredTicket], list[Problem]]:
 def _parse_text(
     text: str, path: str, problems: list[Problem]
 ) -> tuple[list[DeclaredTicket], list[Problem]]:
-    documents = _Composer(text, path, problems).documents()
+    # Whitespace alone is checked first: libyaml refuses a tab even on a blank line.
+    documents = _Composer(text, path, problems).documents() if text.strip() else []
     if documents is None:  # a fatal problem: the file's structure is unknown
         return [], problems
     if not any(root is not None for root in documents):
@@ -697,7 +699,7 @@ class _Reader:
             if key in allowed:
                 pairs[key] = (line, value)
             elif key == "<<":
-                self.error(line, f"merge keys ('<<') are not supported {where}; use 'defaults'")
+                self.error(line, _NO_MERGE_KEYS)
             else:
                 self.error(line, f"unknown key {key!r} {where}{_did_you_mean(key, allowed)}")
         return pairs
@@ -710,15 +712,14 @@ class _Reader:
                 f"got {root.describe()}",
             )
             return []
+        if not any(key == "tickets" for key, _, _ in root.pairs):
+            self.no_tickets(root)
+            return []
         pairs = self.mapping(root, DOCUMENT_KEYS, "in document")
         defaults = self.defaults(pairs["defaults"][1]) if "defaults" in pairs else []
         sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
         protected = self.key_list(pairs.get("protected"), "protected")
-        if "tickets" not in pairs:
-            self.error(
-                root.line,
-                "document has no 'tickets' key; a manifest lists its tickets under 'tickets'",
-            )
+        if "tickets" not in pairs:  # written twice: already reported as a duplicate key
             return []
         line, tickets = pairs["tickets"]
         if tickets.kind != "seq":
@@ -726,6 +727,17 @@ class _Reader:
             return []
         declared = (self.ticket(item, defaults, sensitive, protected) for item in tickets.items)
         return [ticket for ticket in declared if ticket is not None]
+
+    def no_tickets(self, root: _Collection) -> None:
+        """A document without ``tickets``: one problem, not one per key of a foreign file."""
+        keys = {key: line for key, line, _ in root.pairs if key is not None}
+        close = difflib.get_close_matches("tickets", list(keys), n=1, cutoff=0.75)
+        hint = (
+            f" (did you mean {close[0]!r} at line {keys[close[0]]}?)"
+            if close
+            else "; a manifest lists its tickets under 'tickets'"
+        )
+        self.error(root.line, f"document has no 'tickets' key{hint}")
 
     def defaults(self, node: _Node) -> list[DeclaredField]:
         if node.kind != "map":
@@ -746,11 +758,15 @@ class _Reader:
                 node.line, f"{what} must be a mapping of field: value, got {node.describe()}"
             )
             return []
-        return [
-            DeclaredField(key, value.plain(), self.location(line), default)
-            for key, line, value in node.pairs
-            if key is not None
-        ]
+        declared = []
+        for key, line, value in node.pairs:
+            if key == "<<":
+                self.error(line, _NO_MERGE_KEYS)
+            elif key is not None:
+                declared.append(
+                    DeclaredField(key, value.plain(), Location(self.path, line), default)
+                )
+        return declared
 
     def key_list(self, entry: tuple[int, _Node] | None, name: str) -> dict[str, Location]:
         """A ``sensitive``/``protected`` list: field keys with where each was listed."""
@@ -941,6 +957,11 @@ def _did_you_mean(key: str, allowed: Sequence[str]) -> str:
 
 
 def _suggestion(names: list[str]) -> str:
+    """' (did you mean ...?)' for close names, a name and its label counted once."""
+    unique: dict[str, str] = {}
+    for name in names:
+        unique.setdefault(name.casefold(), name)
+    names = list(unique.values())
     if not names:
         return ""
     return f" (did you mean {' or '.join(repr(n) for n in names)}?)"
