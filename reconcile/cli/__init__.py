@@ -13,6 +13,7 @@ import click
 
 from reconcile import __version__
 from reconcile.cli.apply import apply
+from reconcile.cli.demo import demo
 from reconcile.cli.plan import drift, plan
 from reconcile.cli.sandbox import sandbox
 from reconcile.cli.whoami import whoami
@@ -25,7 +26,7 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-for command in (plan, apply, drift, whoami, sandbox):
+for command in (plan, apply, drift, whoami, sandbox, demo):
     cli.add_command(command)
 
 

@@ -1,0 +1,116 @@
+"""``reconcile demo``: the whole loop on the built-in sandbox, in one go.
+
+Starts a demo sandbox on a free loopback port, then runs the real commands against
+it: plan, apply, plan again (no changes), a manual edit by another user, drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconcile.auth import StaticToken
+from reconcile.client import TicketingClient
+from reconcile.config import Settings
+from reconcile.errors import ExitStatus, ReconcileError
+from reconcile.manifest import DesiredTicket, load_manifests, resolve_tickets
+from reconcile.sandbox import DEMO_WRITER, Sandbox, SandboxOptions
+from reconcile.schema import Field
+
+EDITOR = "jdoe"
+"""The colleague who edits a managed field by hand in the demo."""
+
+
+@click.command()
+@click.argument(
+    "manifests",
+    default="manifests",
+    type=click.Path(exists=True, path_type=Path),
+)
+def demo(manifests: Path) -> ExitStatus:
+    """Show plan → apply → plan (no changes) → drift on a built-in demo sandbox."""
+    with Sandbox(SandboxOptions(port=0, demo=True)) as sandbox:
+        click.secho(f"Started a demo sandbox at {sandbox.base_url}", bold=True)
+        with _environment(
+            RECONCILE_BASE_URL=sandbox.base_url,
+            RECONCILE_TENANT_ID=sandbox.tenant_id,
+            RECONCILE_REALM=sandbox.realm,
+            RECONCILE_CLIENT_ID=DEMO_WRITER.client_id,
+            RECONCILE_CLIENT_SECRET=DEMO_WRITER.secret,
+            RECONCILE_TOKEN=None,
+            RECONCILE_CONFIG=None,
+        ):
+            steps = [
+                (["plan", str(manifests)], ExitStatus.OK),
+                (["apply", str(manifests), "--auto-approve"], ExitStatus.OK),
+                (["plan", str(manifests), "--detailed-exitcode"], ExitStatus.OK),
+            ]
+            for args, expected in steps:
+                _step(args, expected)
+            _edit_by_hand(sandbox, manifests)
+            _step(["drift", str(manifests)], ExitStatus.CHANGES)
+    click.secho("\nDemo complete: plan, apply, no-op plan and drift all behaved.", bold=True)
+    return ExitStatus.OK
+
+
+def _step(args: list[str], expected: ExitStatus) -> None:
+    cli = click.get_current_context().find_root().command
+    click.secho(f"\n$ reconcile {' '.join(args)}", bold=True)
+    status = cli.main(args=args, prog_name="reconcile", standalone_mode=False)
+    click.secho(f"(exit {int(status)})", dim=True)
+    if status != expected:
+        raise ReconcileError(f"demo step `reconcile {' '.join(args)}` exited {int(status)}")
+
+
+def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
+    """Change one managed field as a colleague would in the web UI."""
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    token = StaticToken(sandbox.token(sub=EDITOR, roles=["ticket_admin"], teams=[]))
+    with TicketingClient(settings, token) as client:
+        desired = resolve_tickets(load_manifests([manifests]), client.get_schema())
+        ticket, field = _editable_field(desired)
+        live = client.get_ticket(ticket.id)
+        value = _another_value(field, ticket.values[field.id])
+        client.update_ticket(ticket.id, live.etag, {field.id: value})
+    click.secho(
+        f"\n# {EDITOR} changes {ticket.id} {field.name} to {value!r} in the web UI", bold=True
+    )
+
+
+def _editable_field(desired: list[DesiredTicket]) -> tuple[DesiredTicket, Field]:
+    for ticket in desired:
+        for field in ticket.type.fields:
+            if field.id in ticket.values and field.id not in ticket.sensitive:
+                if field.type in ("select", "text") and not field.required:
+                    return ticket, field
+    raise ReconcileError("the demo manifests manage no text or select field to edit")
+
+
+def _another_value(field: Field, current: Any) -> Any:
+    if field.type == "select" and field.options:
+        return next(option for option in field.options if option != current)
+    return f"{current} (edited by hand)"
+
+
+@contextlib.contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the demo's commands; restore after."""
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
