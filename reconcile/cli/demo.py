@@ -85,9 +85,9 @@ def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
 def _editable_field(desired: list[DesiredTicket]) -> tuple[DesiredTicket, Field]:
     for ticket in desired:
         for field in ticket.type.fields:
-            if field.id in ticket.values and field.id not in ticket.sensitive:
-                if field.type in ("select", "text") and not field.required:
-                    return ticket, field
+            managed = field.id in ticket.values and field.id not in ticket.sensitive
+            if managed and field.type in ("select", "text") and not field.required:
+                return ticket, field
     raise ReconcileError("the demo manifests manage no text or select field to edit")
 
 
