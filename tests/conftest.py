@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from reconcile.cli import main
 from reconcile.sandbox import DEMO_ADMIN, Sandbox, SandboxOptions
 
 
@@ -44,3 +48,61 @@ def writer_token(sandbox: Sandbox) -> str:
 def admin_token(sandbox: Sandbox) -> str:
     """The demo admin's token: role ticket_admin, no team."""
     return sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=())
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one in-process run of the ``reconcile`` command printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    args: Sequence[str], env: Mapping[str, str | None], stdin: str | None = None
+) -> CliResult:
+    """Run ``reconcile ARGS`` in-process through ``main`` (so exit statuses are reconcile's)."""
+    with CliRunner().isolation(input=stdin, env=dict(env)) as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = int(done.code or 0)
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@pytest.fixture
+def reconcile_env(sandbox: Sandbox, writer_token: str) -> dict[str, str | None]:
+    """Environment that points the CLI at the demo sandbox as the demo writer."""
+    return {
+        "RECONCILE_BASE_URL": sandbox.base_url,
+        "RECONCILE_TENANT_ID": sandbox.tenant_id,
+        "RECONCILE_REALM": sandbox.realm,
+        "RECONCILE_TOKEN": writer_token,
+        "RECONCILE_CONFIG": None,
+        "GITHUB_ACTIONS": None,
+        "NO_COLOR": "1",
+    }
+
+
+@pytest.fixture
+def cli(
+    reconcile_env: dict[str, str | None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
+    """Run the CLI against the demo sandbox from a scratch directory; fail on an unexpected
+    exit status, showing what the command printed (like HTTPie's test helper)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(
+        *args: str, expect: int | None = 0, stdin: str | None = None, **env: str | None
+    ) -> CliResult:
+        result = run_cli(args, {**reconcile_env, **env}, stdin)
+        if expect is not None and result.exit_code != expect:
+            pytest.fail(
+                f"reconcile {' '.join(args)} exited {result.exit_code}, expected {expect}\n"
+                f"--- stdout\n{result.stdout}--- stderr\n{result.stderr}"
+            )
+        return result
+
+    return run
