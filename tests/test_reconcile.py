@@ -1,0 +1,253 @@
+"""End to end: plan, apply and drift through the CLI against the sandbox over real HTTP.
+
+Assertions read the sandbox's own counters and state, not the client's word.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from reconcile.auth import StaticToken
+from reconcile.client import TicketingClient
+from reconcile.config import Settings
+from reconcile.manager import Manager
+from reconcile.sandbox import Sandbox
+
+API = "/api/v2/ticketing"
+
+MANIFEST = """\
+tickets:
+  - id: REQ-0509          # network: live priority Low, location "Berlin office"
+    fields:
+      priority: High
+      location: Berlin office
+  - id: REQ-0501          # network: live priority Low
+    fields:
+      priority: Medium
+  - id: REQ-0513          # network: live priority High (already as declared)
+    fields:
+      priority: High
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def live(sandbox: Sandbox, object_id: str) -> dict[str, Any]:
+    response = requests.get(
+        f"{sandbox.base_url}{API}/ticket/{object_id}", headers=sandbox.headers()
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def field_ids(sandbox: Sandbox, prefix: str) -> dict[str, str]:
+    types = requests.get(f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers()).json()
+    ticket_type = next(t for t in types["data"] if t["prefix"] == prefix)
+    return {f["name"]: f["id"] for f in ticket_type["fields"]}
+
+
+def edit_by_hand(
+    sandbox: Sandbox, object_id: str, values: dict[str, Any], who: str = "jdoe"
+) -> None:
+    """Another user's write, through the API as the web UI would."""
+    token = sandbox.token(sub=who, roles=["ticket_admin"], teams=[])
+    current = live(sandbox, object_id)
+    response = requests.patch(
+        f"{sandbox.base_url}{API}/ticket/{object_id}/update?type=template&module=ticketing",
+        headers=sandbox.headers(token),
+        json={"etag": current["etag"], "ticketUpdate": values},
+    )
+    assert response.status_code == 200, response.text
+
+
+def patches(sandbox: Sandbox) -> dict[str, int]:
+    return sandbox.stats()["writes"]["patches_by_ticket"]
+
+
+def test_plan_shows_exactly_the_differing_fields(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    result = cli("plan", "m.yaml", "--format", "json")
+    plan = json.loads(result.stdout)
+    assert plan["summary"] == {"update": 2, "unchanged": 1, "error": 0}
+    changes = {c["id"]: c for c in plan["changes"]}
+    assert sorted(changes) == ["REQ-0501", "REQ-0509"]
+    assert [(f["name"], f["before"], f["after"]) for f in changes["REQ-0509"]["fields"]] == [
+        ("priority", "Low", "High")
+    ]
+    ids = field_ids(sandbox, "REQ")
+    assert changes["REQ-0509"]["patch"] == {
+        "etag": live(sandbox, "REQ-0509")["etag"],
+        "ticketUpdate": {ids["priority"]: "High"},
+    }
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_text_plan_reads_like_terraform(cli):
+    write(Path("m.yaml"), MANIFEST)
+    result = cli("plan", "m.yaml")
+    assert '~ priority: "Low" → "High"' in result.stdout
+    assert result.stdout.rstrip().endswith("Plan: 2 to update, 1 unchanged.")
+    assert result.stdout.index("REQ-0501") < result.stdout.index("REQ-0509")
+
+
+def test_apply_sends_one_minimal_patch_per_differing_ticket_then_nothing(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    result = cli("apply", "m.yaml", "--auto-approve")
+    assert "Apply: 2 updated, 0 failed, 1 unchanged." in result.stdout
+    assert patches(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
+    ids = field_ids(sandbox, "REQ")
+    sent = {entry["object_id"]: entry["fields"] for entry in sandbox.stats()["writes"]["log"]}
+    assert sent == {"REQ-0501": [ids["priority"]], "REQ-0509": [ids["priority"]]}
+    assert live(sandbox, "REQ-0509")["data"][ids["priority"]] == "High"
+    assert live(sandbox, "REQ-0509")["lastUpdatedBy"] == sandbox.stats()["writes"]["log"][0]["by"]
+
+    sandbox.reset_stats()
+    again = cli("apply", "m.yaml", "--auto-approve")
+    assert "No changes" in again.stdout
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+    cli("plan", "m.yaml", "--detailed-exitcode", expect=0)
+
+
+def test_plan_detailed_exitcode_is_2_when_changes_are_pending(cli):
+    write(Path("m.yaml"), MANIFEST)
+    cli("plan", "m.yaml", "--detailed-exitcode", expect=2)
+
+
+def test_drift_exits_2_after_a_managed_field_changes_and_names_the_editor(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    cli("apply", "m.yaml", "--auto-approve")
+    cli("drift", "m.yaml", expect=0)
+
+    ids = field_ids(sandbox, "REQ")
+    edit_by_hand(sandbox, "REQ-0509", {ids["priority"]: "Critical"}, who="kim.nguyen")
+    result = cli("drift", "m.yaml", expect=2)
+    assert "REQ-0509" in result.stdout and "kim.nguyen" in result.stdout
+    assert 'declared "High", live "Critical"' in result.stdout
+    report = json.loads(cli("drift", "m.yaml", "--format", "json", expect=2).stdout)
+    assert report["changes"][0]["last_updated_by"] == "kim.nguyen"
+
+
+def test_drift_ignores_changes_to_unmanaged_fields(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    cli("apply", "m.yaml", "--auto-approve")
+    ids = field_ids(sandbox, "REQ")
+    edit_by_hand(sandbox, "REQ-0509", {ids["summary"]: "Renamed in the UI"})
+    cli("drift", "m.yaml", expect=0)
+
+
+def test_saved_plan_applies_what_was_reviewed_and_goes_stale(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    cli("plan", "m.yaml", "--out", "plan.json")
+    saved = json.loads(Path("plan.json").read_text())
+    assert saved["target"]["base_url"] == sandbox.base_url
+
+    ids = field_ids(sandbox, "REQ")
+    # Unrelated edit: the etag moves but the planned field still holds its "before".
+    edit_by_hand(sandbox, "REQ-0501", {ids["summary"]: "Someone else's edit"})
+    # Conflicting edit: the planned field moved since review.
+    edit_by_hand(sandbox, "REQ-0509", {ids["priority"]: "Medium"})
+    sandbox.reset_stats()
+
+    result = cli("apply", "--plan", "plan.json", expect=1)
+    assert "REQ-0509" in result.stderr and "stale" in result.stderr
+    assert "re-run plan" in result.stderr
+    assert live(sandbox, "REQ-0501")["data"][ids["priority"]] == "Medium"
+    assert live(sandbox, "REQ-0501")["data"][ids["summary"]] == "Someone else's edit"
+    assert live(sandbox, "REQ-0509")["data"][ids["priority"]] == "Medium"
+    assert "REQ-0509" not in sandbox.stats()["writes"]["writes_by_ticket"]
+
+
+def test_saved_plan_refuses_another_target(cli, sandbox, sandbox_factory):
+    write(Path("m.yaml"), MANIFEST)
+    cli("plan", "m.yaml", "--out", "plan.json")
+    other = sandbox_factory(demo=True)
+    result = cli(
+        "apply", "--plan", "plan.json", expect=1,
+        RECONCILE_BASE_URL=other.base_url, RECONCILE_TOKEN=other.token(),
+    )  # fmt: skip
+    assert "refusing to apply it to" in result.stderr
+    assert other.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_racing_writer_is_rebased_without_losing_its_change(sandbox, tmp_path):
+    """Direct apply: ETAG_MISMATCH → re-read, re-diff, re-PATCH with the new etag."""
+    ids = field_ids(sandbox, "REQ")
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    with TicketingClient(settings, StaticToken(sandbox.token())) as client:
+        manager = Manager(client, parallelism=2)
+        desired = manager.load([write(tmp_path / "m.yaml", MANIFEST)])
+        plan = manager.plan(desired)
+        edit_by_hand(sandbox, "REQ-0509", {ids["summary"]: "Racing writer"})
+        report = manager.apply(plan, desired)
+    assert report.counts["updated"] == 2
+    after = live(sandbox, "REQ-0509")["data"]
+    assert after[ids["priority"]] == "High"
+    assert after[ids["summary"]] == "Racing writer"
+    assert sandbox.stats()["writes"]["etag_mismatches"] == 1
+
+
+def test_permission_failure_on_one_ticket_leaves_the_others_applied(cli, sandbox):
+    write(
+        Path("m.yaml"),
+        MANIFEST + "  - id: REQ-0503          # finance: the demo writer may not edit it\n"
+        "    fields:\n      priority: Low\n",
+    )
+    result = cli("apply", "m.yaml", "--auto-approve", expect=1)
+    assert "REQ-0503" in result.stderr
+    assert "401 USER_PERMISSION_FAILURE" in result.stderr
+    assert "You do not have the permission to update the ticket" in result.stderr
+    assert "Apply: 2 updated, 1 failed, 1 unchanged." in result.stdout
+    assert patches(sandbox)["REQ-0509"] == 1
+
+
+def test_max_changes_refuses_to_write_anything(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    result = cli("apply", "m.yaml", "--auto-approve", "--max-changes", "1", expect=1)
+    assert "--max-changes" in result.stderr and "2 tickets would change" in result.stderr
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_protected_field_needs_allow_protected(cli, sandbox):
+    write(Path("m.yaml"), "protected: [priority]\n" + MANIFEST)
+    result = cli("apply", "m.yaml", "--auto-approve", expect=1)
+    assert "--allow-protected" in result.stderr
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+    cli("apply", "m.yaml", "--auto-approve", "--allow-protected")
+    assert patches(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
+
+
+def test_apply_without_a_terminal_refuses_without_auto_approve(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST)
+    result = cli("apply", "m.yaml", expect=1)
+    assert "--auto-approve" in result.stderr
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_unknown_ticket_is_a_plan_error_and_apply_writes_nothing(cli, sandbox):
+    write(Path("m.yaml"), MANIFEST + "  - id: REQ-9999\n    fields:\n      priority: Low\n")
+    result = cli("plan", "m.yaml", expect=1)
+    assert "REQ-9999" in result.stdout and "Ticket not found (REQ-9999)" in result.stdout
+    cli("apply", "m.yaml", "--auto-approve", expect=1)
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_usage_errors_exit_1_not_2(cli):
+    result = cli("plan", "--no-such-flag", expect=1)
+    assert "No such option" in result.stderr
+    cli("no-such-command", expect=1)
+
+
+def test_manifest_error_names_file_and_line_and_sends_nothing(cli, sandbox):
+    write(Path("m.yaml"), "tickets:\n  - id: REQ-0509\n    fields:\n      prority: High\n")
+    result = cli("apply", "m.yaml", "--auto-approve", expect=1)
+    assert "m.yaml:4" in result.stderr and "prority" in result.stderr
+    assert "priority" in result.stderr  # the suggestion
+    assert "Traceback" not in result.stderr
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
