@@ -210,7 +210,12 @@ class ClientCredentials:
             raise AuthError(f"the token endpoint {self.token_url} answered without an access_token")
         token = token.strip()
         SECRETS.add(token)
-        lifetime = _lifetime(answer.get("expires_in"), token)
+        lifetime = _expires_in(answer.get("expires_in"))
+        remaining = _remaining(token)
+        # The exp claim caps expires_in (exp is whole seconds, so a short token may live
+        # less than expires_in says); an exp already past means skewed clocks: ignored.
+        if remaining is not None and remaining > 0 and (lifetime is None or remaining < lifetime):
+            lifetime = remaining
         self._token = token
         if lifetime is None:
             self._refresh_at = float("inf")  # refreshed only after a 401
@@ -219,19 +224,20 @@ class ClientCredentials:
             self._refresh_at = started + max(lifetime - margin, 0.0)
 
 
-def _lifetime(expires_in: Any, token: str) -> float | None:
-    """Seconds the token lives: ``expires_in``, else ``exp - iat`` from its claims."""
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        return float(expires_in)
-    if isinstance(expires_in, str) and expires_in.strip().isdigit():
-        return float(expires_in)
+def _remaining(token: str) -> float | None:
+    """Seconds until the token's ``exp`` by this machine's clock, or None without one."""
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.PyJWTError:
         return None
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if isinstance(exp, (int, float)) and isinstance(iat, (int, float)):
-        return float(exp - iat)
+    return float(exp) - time.time() if isinstance(exp, (int, float)) else None
+
+
+def _expires_in(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return float(value)
     return None
 
 

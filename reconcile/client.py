@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from reconcile import __version__
@@ -496,13 +496,13 @@ def describe(error: BaseException) -> str:
         return "TLS handshake or certificate verification failed"
     if isinstance(error, requests.ConnectTimeout):
         return "connect timed out"
-    if isinstance(error, requests.ReadTimeout):
+    if isinstance(error, requests.ReadTimeout) or isinstance(_reason(error), ReadTimeoutError):
         return "no answer before the timeout"
     if isinstance(error, requests.ConnectionError):
         if _never_sent(error):
             return "could not connect"
         return "connection lost before the answer"
-    return SECRETS.scrub(error.__class__.__name__)
+    return error.__class__.__name__
 
 
 def _is_loopback(host: str) -> bool:
@@ -518,11 +518,15 @@ def _never_sent(error: requests.RequestException) -> bool:
     """True when the request cannot have reached the server (the connection never opened)."""
     if isinstance(error, requests.ConnectTimeout):
         return True
-    if isinstance(error, requests.ConnectionError) and error.args:
-        inner = error.args[0]
-        reason = getattr(inner, "reason", inner)
-        return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    if isinstance(error, requests.ConnectionError):
+        return isinstance(_reason(error), (NewConnectionError, ConnectTimeoutError))
     return False
+
+
+def _reason(error: requests.RequestException) -> object:
+    """The urllib3 exception under a requests one (unwrapping urllib3's MaxRetryError)."""
+    inner = error.args[0] if error.args else None
+    return getattr(inner, "reason", inner)
 
 
 def _segment(value: str) -> str:

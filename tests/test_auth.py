@@ -149,9 +149,10 @@ def test_file_token_errors_name_the_file_not_the_content(tmp_path: Path) -> None
 class FakeEndpoint:
     """A token endpoint callable (what the client module passes in), with a settable clock."""
 
-    def __init__(self, expires_in: Any = 100) -> None:
+    def __init__(self, expires_in: Any = 100, exp_in: int | None = None) -> None:
         self.calls = 0
         self.expires_in = expires_in
+        self.exp_in = exp_in
         self.now = 1000.0
         self.forms: list[Mapping[str, str]] = []
 
@@ -161,7 +162,11 @@ class FakeEndpoint:
     def __call__(self, url: str, form: Mapping[str, str]) -> Mapping[str, Any]:
         self.calls += 1
         self.forms.append(dict(form))
-        return {"access_token": make_jwt(jti=str(self.calls)), "expires_in": self.expires_in}
+        exp = int(time.time()) + int(self.exp_in or self.expires_in or 300)
+        return {
+            "access_token": make_jwt(jti=str(self.calls), exp=exp),
+            "expires_in": self.expires_in,
+        }
 
 
 def test_client_credentials_fetch_once_and_refresh_before_expiry() -> None:
@@ -210,13 +215,23 @@ def test_invalidate_refreshes_once_for_many_threads() -> None:
     assert source.token() != stale
 
 
-def test_client_credentials_lifetime_from_claims_when_expires_in_is_missing() -> None:
+def test_client_credentials_lifetime_from_exp_when_expires_in_is_missing() -> None:
     endpoint = FakeEndpoint(expires_in=None)
     source = ClientCredentials("https://sso/t", "ci", "cs", endpoint, clock=endpoint.clock)
     first = source.token()
-    endpoint.now += 260  # 300 s token (exp - iat): refreshed 30 s before it expires
+    endpoint.now += 260  # a 300 s token (its exp claim): refreshed 30 s before it expires
     assert source.token() == first
     endpoint.now += 20
+    assert source.token() != first
+
+
+def test_exp_claim_caps_a_longer_expires_in() -> None:
+    endpoint = FakeEndpoint(expires_in=3600, exp_in=100)
+    source = ClientCredentials("https://sso/t", "ci", "cs", endpoint, clock=endpoint.clock)
+    first = source.token()
+    endpoint.now += 75  # about 80 % of the 100 s the exp claim allows
+    assert source.token() == first
+    endpoint.now += 10
     assert source.token() != first
 
 

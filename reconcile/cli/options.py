@@ -110,22 +110,24 @@ def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, Ticke
 def setup_logging(verbosity: int) -> None:
     """Send ``reconcile`` (and with -vv ``urllib3``) logs to stderr through the redacting filter.
 
-    Replaces the handler of an earlier call, so repeated in-process runs (tests) neither
-    double the output nor write to a closed stream.
+    Below -vv urllib3's own retry warnings are silenced: ``reconcile.http`` reports
+    retries itself. Replaces the handler of an earlier call, so repeated in-process runs
+    (tests) neither double the output nor write to a closed stream.
     """
     for name in ("reconcile", "urllib3"):
         logger = logging.getLogger(name)
         for handler in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
             logger.removeHandler(handler)
-            logger.setLevel(logging.NOTSET)
+        logger.setLevel(logging.NOTSET)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.ERROR)
     if verbosity <= 0:
         return
-    names = ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",)
-    for name in names:
+    for name in ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",):
         handler = logging.StreamHandler(sys.stderr)
         handler.set_name(_HANDLER_NAME)
         handler.addFilter(RedactingFilter())
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         logger = logging.getLogger(name)
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+        if name == "reconcile":
+            logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
