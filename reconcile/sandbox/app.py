@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterable
 from importlib.resources import files
 from typing import Any
@@ -154,6 +155,7 @@ class SandboxApp:
         self.stats = stats
         self.verifier = Verifier(secret, realm)
         self.base_url = ""
+        self.write_delay = 0.0
         self._handlers: dict[str, Callable[..., Response]] = {
             "ticket_type": self.get_ticket_types,
             "list": self.list_tickets,
@@ -403,6 +405,8 @@ class SandboxApp:
         data = ticket["data"]
         fields = self.store.fields_by_type.get(ticket["ticket_type_id"], {})
         noop = all(same_value(fields[k]["type"], v, data.get(k)) for k, v in update.items())
+        if self.write_delay:
+            time.sleep(self.write_delay)
         new_etag = self.store.compare_and_swap(object_id, etag, {**data, **update}, identity.name)
         if new_etag is None:
             self.stats.mismatch()

@@ -87,6 +87,9 @@ class SandboxOptions:
     retry_after: int = DEFAULT_RETRY_AFTER
     fault_seed: int | None = None
     verbose: bool = False
+    write_delay_ms: float = 0.0
+    """Sleep between a PATCH's etag check and its compare-and-swap: widens the race window
+    so that tests can show the swap, not the check, decides (no CLI flag)."""
 
     def check(self) -> None:
         """Raise :class:`SandboxError` naming every option that is out of range."""

@@ -236,6 +236,7 @@ class Sandbox:
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"{'https' if ssl_context else 'http'}://{shown}:{server.server_address[1]}"
         app.base_url = self.base_url
+        app.write_delay = opts.write_delay_ms / 1000.0
         self._store, self._server, self._app = store, server, app
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1},
