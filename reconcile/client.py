@@ -64,6 +64,13 @@ KINDS = ("ticket_type", "get", "list", "update", "create", "token", "retries")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _WRITES = frozenset({"PATCH", "POST", "PUT", "DELETE"})
 _LIST_MISSING = frozenset({404, 405, 501})
+_RETRY_CAUSES = {
+    "ReadTimeoutError": "a read timeout",
+    "ConnectTimeoutError": "a connect timeout",
+    "NewConnectionError": "a failed connect",
+    "NameResolutionError": "a failed name lookup",
+    "ProtocolError": "a lost connection",
+}
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -243,7 +250,7 @@ class Transport:
     def _on_retry(self, history: Any) -> None:
         with self._lock:
             self._counts["retries"] += 1
-        why = history.status or (history.error.__class__.__name__ if history.error else "?")
+        why = history.status or _RETRY_CAUSES.get(type(history.error).__name__, "an error")
         path = urlsplit(history.url or "").path
         log.info("retrying %s %s after %s", history.method, path, why)
         if self._pacer is not None:
