@@ -1,0 +1,42 @@
+"""``reconcile adopt``: accept drift by writing the live values back into the manifests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from reconcile.adopt import adopt as adopt_drift
+from reconcile.cli.options import connection_options, parallelism_option
+from reconcile.cli.plan import make_plan, paths_argument, target_option
+from reconcile.errors import ExitStatus
+from reconcile.render._values import show
+
+
+@click.command()
+@paths_argument
+@target_option
+@click.option("--dry-run", is_flag=True, help="Show what would be written; change no file.")
+@parallelism_option
+@connection_options
+def adopt(
+    paths: tuple[str, ...], targets: tuple[str, ...], dry_run: bool, **params: Any
+) -> ExitStatus:
+    """Write drifted live values back into the manifests in PATHS (the reverse of apply).
+
+    Only the drifted values are edited; comments, order and formatting are kept. A
+    value from a document's `defaults` is written into the ticket's own fields. A
+    sensitive field is never written back: it is listed instead.
+    """
+    _, manager, desired, plan, _ = make_plan(params, paths, targets, None, write=False)
+    manager.client.close()
+    report = adopt_drift(plan, desired, write=not dry_run)
+    for done in report.adopted:
+        origin = " (was a document default)" if done.from_default else ""
+        click.echo(f"~ {done.ticket} {done.key}: {show(done.value)}  [{done.location}]{origin}")
+    for message in report.sensitive:
+        click.echo(f"! {message}", err=True)
+    for change in plan.errors:
+        click.echo(f"! {change.id}: {change.error}", err=True)
+    click.echo(("Dry run: " if dry_run else "") + report.summary)
+    return ExitStatus.ERROR if plan.errors else ExitStatus.OK

@@ -1,0 +1,81 @@
+"""``reconcile import``: write a manifest declaring the live values of existing tickets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconcile.cli.options import connection_options, open_client, parallelism_option
+from reconcile.cli.output import progress_factory
+from reconcile.errors import ApiError, ListUnsupported
+from reconcile.importer import list_all, render_import, select_tickets
+from reconcile.manager import Manager
+from reconcile.plan import ticket_sort_key
+from reconcile.ticket import DISPLAY_ID
+
+
+@click.command("import")
+@click.argument("ids", nargs=-1, metavar="ID...")
+@click.option("--all", "import_all", is_flag=True, help="Import every ticket (list endpoint).")
+@click.option("--prefix", metavar="REQ", help="With --all: only tickets of this type prefix.")
+@click.option("--team", metavar="NAME", help="With --all: only tickets of this team.")
+@click.option(
+    "--fields",
+    metavar="NAME,...",
+    help="Only these fields (names, labels or UUIDs); absent ones are declared empty.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the manifest to FILE instead of stdout.",
+)
+@parallelism_option
+@connection_options
+def import_(
+    ids: tuple[str, ...],
+    import_all: bool,
+    prefix: str | None,
+    team: str | None,
+    fields: str | None,
+    output: Path | None,
+    **params: Any,
+) -> int:
+    """Write a manifest for existing tickets: planning it shows no changes."""
+    if import_all == bool(ids):
+        raise click.UsageError("give ticket IDs or --all, not both")
+    if (prefix or team) and not import_all:
+        raise click.UsageError("--prefix and --team go with --all")
+    malformed = [i for i in ids if not DISPLAY_ID.match(i)]
+    if malformed:
+        raise click.BadParameter(
+            f"{malformed[0]!r} is not a display ID such as REQ-0509", param_hint="ID"
+        )
+    names = [n.strip() for n in (fields or "").split(",") if n.strip()]
+    settings, client = open_client(params, write=False)
+    with client:
+        manager = Manager(client, parallelism=settings.parallelism, progress=progress_factory())
+        if import_all:
+            try:
+                listed = list_all(client, progress_factory())
+            except ListUnsupported as error:
+                raise ApiError(f"--all needs the list endpoint: {error}") from None
+            tickets = select_tickets(listed, prefix=prefix, team=team)
+        else:
+            live = manager.read_live(sorted(set(ids), key=ticket_sort_key))
+            failed = [(i, r) for i, r in live.items() if isinstance(r, ApiError)]
+            if failed:
+                raise ApiError("; ".join(f"{i}: {r}" for i, r in failed))
+            tickets = [r for r in live.values() if not isinstance(r, ApiError)]
+        imported = render_import(tickets, manager.schema, names)
+    for note in imported.notes:
+        click.echo(f"! {note}", err=True)
+    if output is None:
+        click.echo(imported.text, nl=False)
+    else:
+        output.write_text(imported.text, encoding="utf-8")
+        click.echo(f"Imported {imported.tickets} ticket(s) into {output}.", err=True)
+    return 0

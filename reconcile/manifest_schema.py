@@ -1,0 +1,86 @@
+"""The JSON Schema (draft 2020-12) of the manifest format, for editors and other tools.
+
+It describes the structure :mod:`reconcile.manifest` accepts; field names and their
+values depend on the tenant and are checked by ``reconcile validate`` with the lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconcile.ticket import DISPLAY_ID
+
+SCHEMA_ID = "https://reconcile.invalid/schemas/manifest.json"
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one manifest document."""
+    field_keys = {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+    }
+    fields = {
+        "description": (
+            "Field values by field name, label (case-insensitive) or field UUID. "
+            'An empty value ("", null or []) clears the field; a field not listed is not managed.'
+        ),
+        "type": ["object", "null"],
+        "propertyNames": {"minLength": 1, "not": {"const": "<<"}},
+        "additionalProperties": {"$ref": "#/$defs/value"},
+    }
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "reconcile manifest",
+        "description": "Ticket field values declared in git, planned and applied by reconcile.",
+        "type": "object",
+        "required": ["tickets"],
+        "additionalProperties": False,
+        "properties": {
+            "defaults": {
+                "description": "Merged under every ticket's fields of this document.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"fields": {"$ref": "#/$defs/fields"}},
+            },
+            "sensitive": {
+                "description": "Fields whose values are masked in every output, for all tickets.",
+                "$ref": "#/$defs/field_keys",
+            },
+            "protected": {
+                "description": "Fields that apply changes only with --allow-protected.",
+                "$ref": "#/$defs/field_keys",
+            },
+            "tickets": {"type": "array", "items": {"$ref": "#/$defs/ticket"}},
+        },
+        "$defs": {
+            "ticket": {
+                "type": "object",
+                "required": ["id"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {
+                        "description": "Display ID (object_id) such as REQ-0509, never the UUID.",
+                        "type": "string",
+                        "pattern": DISPLAY_ID.pattern,
+                    },
+                    "fields": {"$ref": "#/$defs/fields"},
+                    "sensitive": {"$ref": "#/$defs/field_keys"},
+                    "protected": {"$ref": "#/$defs/field_keys"},
+                },
+            },
+            "fields": fields,
+            "field_keys": {**field_keys, "type": ["array", "null"]},
+            "value": {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                    {"type": "null"},
+                    {"type": "array"},
+                ]
+            },
+        },
+    }
+    return schema
