@@ -12,12 +12,18 @@ import sys
 import click
 
 from reconcile import __version__
+from reconcile.cli.adopt import adopt
 from reconcile.cli.apply import apply
 from reconcile.cli.demo import demo
+from reconcile.cli.import_ import import_
+from reconcile.cli.output import in_github_actions
 from reconcile.cli.plan import drift, plan
 from reconcile.cli.sandbox import sandbox
+from reconcile.cli.schema import schema
+from reconcile.cli.validate import validate
 from reconcile.cli.whoami import whoami
-from reconcile.errors import ExitStatus, ReconcileError
+from reconcile.errors import ExitStatus, ManifestError, ReconcileError
+from reconcile.render.github import github_annotations
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,7 +32,7 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-for command in (plan, apply, drift, whoami, sandbox, demo):
+for command in (plan, apply, drift, whoami, sandbox, demo, import_, validate, schema, adopt):
     cli.add_command(command)
 
 
@@ -47,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         status = ExitStatus.ERROR
     except ReconcileError as error:
         click.echo(f"Error: {error}", err=True)
+        if isinstance(error, ManifestError) and in_github_actions():
+            for line in github_annotations(error.problems):
+                click.echo(line, err=True)
         status = ExitStatus.ERROR
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
