@@ -120,10 +120,10 @@ class Manager:
         live.update(self._read_by_get(missing))
         return live
 
-    def plan(self, desired: Sequence[DesiredTicket]) -> Plan:
-        """Diff the desired tickets against live ones."""
+    def plan(self, desired: Sequence[DesiredTicket], schema_drift: Sequence[str] = ()) -> Plan:
+        """Diff the desired tickets against live ones; ``schema_drift`` goes into the plan."""
         live = self.read_live([d.id for d in desired])
-        return make_plan(desired, live, self.target)
+        return make_plan(desired, live, self.target, schema_drift=schema_drift)
 
     def apply(
         self,
