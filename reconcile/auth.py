@@ -42,7 +42,8 @@ NO_CREDENTIALS = (
 )
 
 _JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+"""A bearer credential (RFC 6750 token68); short words ("Bearer token") are left alone."""
 REDACTED = "[redacted]"
 
 

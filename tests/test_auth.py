@@ -319,3 +319,7 @@ def test_scrub_masks_registered_secrets_jwts_and_bearer_values() -> None:
     assert "opaque123456" not in scrubbed
     assert scrubbed.startswith("a [redacted] b [redacted]")
     assert scrubbed.endswith("Bearer [redacted] end")
+
+
+def test_scrub_leaves_the_words_bearer_token_alone() -> None:
+    assert SECRETS.scrub("Invalid bearer token") == "Invalid bearer token"
