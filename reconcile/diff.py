@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from reconcile.schema import TicketType
 
 
+_MISSING = object()
+_PLAIN = frozenset({str, int, float, bool})
+"""Types whose ``==`` (with equal types) implies equality under every field type's rules."""
+
+
 def diff_ticket(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     """The change that brings ``live`` to ``desired``, or None when every managed field matches.
 
@@ -93,11 +98,17 @@ def _diff(
     data = live.data
     changed: list[FieldChange] = []
     for field_id, want in desired.values.items():
+        have = data.get(field_id, _MISSING)
+        if type(have) is type(want) and type(want) in _PLAIN and have == want and want != "":
+            # Fast path for the common in-sync scalar: equal values of one plain type are
+            # equal by every field type's rules (a clearing "" still needs canonical()).
+            continue
         field = fields.get(field_id)
         if field is None:
             # Resolution only yields the type's own fields; an unknown one is compared exactly.
             field = Field(id=field_id, name=field_id, label=field_id, type="unknown")
-        have = data.get(field_id, field.empty)
+        if have is _MISSING:
+            have = field.empty
         want = field.canonical(want)
         if field.equal(want, have):
             continue
