@@ -1,8 +1,4 @@
-"""``reconcile sandbox``: run the local emulator of the ticketing API.
-
-The sandbox package is imported inside the commands, so that other commands do not
-pay for loading the server.
-"""
+"""``reconcile sandbox``: run the local emulator of the ticketing API."""
 
 from __future__ import annotations
 
@@ -13,10 +9,22 @@ from typing import Any
 
 import click
 
-# Kept in step with reconcile.sandbox.options (a test checks it); repeated here so that
-# `reconcile --help` does not import the server.
-_HOST, _PORT = "127.0.0.1", 8080
-_TENANT, _REALM, _SECRET = "3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90", "demo", "sandbox-secret"
+from reconcile.sandbox import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REALM,
+    DEFAULT_RETRY_AFTER,
+    DEFAULT_SCOPE,
+    DEFAULT_SECRET,
+    DEFAULT_TENANT_ID,
+    DEFAULT_TOKEN_LIFETIME,
+    DEMO_WRITER,
+    Sandbox,
+    SandboxError,
+    SandboxOptions,
+    make_token,
+)
+
 _RATE = click.FloatRange(0.0, 1.0)
 
 
@@ -26,11 +34,11 @@ def sandbox() -> None:
 
 
 @sandbox.command()
-@click.option("--host", default=_HOST, show_default=True, help="Address to listen on.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    default=_PORT,
+    default=DEFAULT_PORT,
     show_default=True,
     help="Port to listen on (0: a free one).",
 )
@@ -51,9 +59,13 @@ def sandbox() -> None:
     default=0,
     help="Generate this many more tickets (load work).",
 )
-@click.option("--secret", default=_SECRET, show_default=True, help="HS256 secret of the tokens.")
-@click.option("--tenant-id", default=_TENANT, show_default=True, help="The tenant's UUID.")
-@click.option("--realm", default=_REALM, show_default=True, help="The realm name.")
+@click.option(
+    "--secret", default=DEFAULT_SECRET, show_default=True, help="HS256 secret of the tokens."
+)
+@click.option(
+    "--tenant-id", default=DEFAULT_TENANT_ID, show_default=True, help="The tenant's UUID."
+)
+@click.option("--realm", default=DEFAULT_REALM, show_default=True, help="The realm name.")
 @click.option(
     "--client",
     "clients",
@@ -64,7 +76,7 @@ def sandbox() -> None:
 @click.option(
     "--token-lifetime",
     type=click.IntRange(min=1),
-    default=300,
+    default=DEFAULT_TOKEN_LIFETIME,
     show_default=True,
     help="expires_in of issued tokens, in seconds.",
 )
@@ -97,7 +109,7 @@ def sandbox() -> None:
 @click.option(
     "--retry-after",
     type=click.IntRange(min=0),
-    default=1,
+    default=DEFAULT_RETRY_AFTER,
     show_default=True,
     help="Retry-After seconds of a 429.",
 )
@@ -110,8 +122,6 @@ def serve(**options: Any) -> None:
     http://127.0.0.1:8080, tenant 3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90, realm demo,
     secret sandbox-secret (public: for local use only).
     """  # fmt: skip
-    from reconcile.sandbox import Sandbox, SandboxError, SandboxOptions
-
     options["clients"] = tuple(options["clients"])
     try:
         running = Sandbox(SandboxOptions(**options)).start()
@@ -134,9 +144,9 @@ def serve(**options: Any) -> None:
 
 
 @sandbox.command()
-@click.option("--secret", default=_SECRET, show_default=True, help="HS256 secret.")
-@click.option("--tenant-id", default=_TENANT, show_default=True, help="tenant_id claim.")
-@click.option("--realm", default=_REALM, show_default=True, help="Realm of the issuer.")
+@click.option("--secret", default=DEFAULT_SECRET, show_default=True, help="HS256 secret.")
+@click.option("--tenant-id", default=DEFAULT_TENANT_ID, show_default=True, help="tenant_id claim.")
+@click.option("--realm", default=DEFAULT_REALM, show_default=True, help="Realm of the issuer.")
 @click.option("--sub", default=None, help="Subject (default: the demo writer's).")
 @click.option(
     "--role", "roles", multiple=True, help="Realm role (repeatable; default ticket_writer)."
@@ -144,15 +154,15 @@ def serve(**options: Any) -> None:
 @click.option(
     "--team", "teams", multiple=True, help="Team (repeatable; default network and service-desk)."
 )
-@click.option("--scope", default="openid tickets:read tickets:write", show_default=True)
-@click.option("--expires-in", type=int, default=300, show_default=True, help="Seconds.")
+@click.option("--scope", default=DEFAULT_SCOPE, show_default=True)
+@click.option(
+    "--expires-in", type=int, default=DEFAULT_TOKEN_LIFETIME, show_default=True, help="Seconds."
+)
 def token(
     secret: str, tenant_id: str, realm: str, sub: str | None, roles: tuple[str, ...],
     teams: tuple[str, ...], scope: str, expires_in: int,
 ) -> None:  # fmt: skip
     """Print a JWT the sandbox accepts (by default the demo writer's identity)."""
-    from reconcile.sandbox import DEMO_WRITER, make_token
-
     click.echo(
         make_token(
             secret=secret, tenant_id=tenant_id, realm=realm, sub=sub or DEMO_WRITER.sub,

@@ -1,0 +1,109 @@
+"""Injected faults: latency, 500 before work, 429 with Retry-After, drop or 500 after commit."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from reconcile.sandbox.demo import DEMO_WRITER, DESCRIPTION_FIELD_ID
+
+QUERY = "?type=template&module=ticketing"
+
+
+def statuses(sandbox: Any, count: int) -> list[int]:
+    url = f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509"
+    with requests.Session() as session:
+        return [
+            session.get(url, headers=sandbox.headers(), timeout=10).status_code
+            for _ in range(count)
+        ]
+
+
+def test_fail_rate_answers_500_before_any_work(sandbox_factory: Any) -> None:
+    """[contract] "500/502/503" from a real server; --fail-rate: 500 before any work (the
+    PATCH writes nothing)."""
+    sandbox = sandbox_factory(demo=True, fail_rate=1.0)
+    etag = sandbox.store.get("REQ-0509")["etag"]
+    url = f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}"
+    response = requests.patch(url, json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: "x"}},
+                              headers=sandbox.headers(), timeout=10)  # fmt: skip
+    assert response.status_code == 500
+    assert sandbox.store.get("REQ-0509")["etag"] == etag
+    assert sandbox.stats()["faults"] == {"fail": 1}
+    assert sandbox.stats()["writes"]["committed"] == 0
+
+
+def test_faults_spare_the_token_endpoint_and_sandbox_routes(sandbox_factory: Any) -> None:
+    """Faults apply to API routes only: the token endpoint and /_sandbox always answer."""
+    sandbox = sandbox_factory(demo=True, fail_rate=1.0, rate_limit_rate=1.0, latency_ms=300)
+    started = time.monotonic()
+    token = requests.post(
+        f"{sandbox.base_url}/realms/demo/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": DEMO_WRITER.client_id,
+              "client_secret": DEMO_WRITER.secret},
+        timeout=10,
+    )  # fmt: skip
+    assert token.status_code == 200
+    assert requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=10).status_code == 200
+    assert time.monotonic() - started < 0.3
+
+
+def test_rate_limit_answers_429_with_retry_after(sandbox_factory: Any) -> None:
+    """[contract] "429 Too Many Requests with Retry-After: <seconds> under load"."""
+    sandbox = sandbox_factory(demo=True, rate_limit_rate=1.0, retry_after=7)
+    response = requests.get(
+        f"{sandbox.base_url}/api/v2/ticketing/ticket-type", headers=sandbox.headers(), timeout=10
+    )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert response.json()["code"] == "TOO_MANY_REQUESTS"
+
+
+def test_latency_is_added_to_api_requests(sandbox_factory: Any) -> None:
+    """--latency-ms sleeps in every API request."""
+    sandbox = sandbox_factory(demo=True, latency_ms=150)
+    started = time.monotonic()
+    assert statuses(sandbox, 2) == [200, 200]
+    assert time.monotonic() - started >= 0.3
+
+
+def test_faults_are_deterministic_under_a_seed(sandbox_factory: Any) -> None:
+    """--fault-seed: the same seed gives the same faults to the same sequence of requests."""
+    options = {"demo": True, "fail_rate": 0.3, "rate_limit_rate": 0.2}
+    first = statuses(sandbox_factory(fault_seed=42, **options), 40)
+    second = statuses(sandbox_factory(fault_seed=42, **options), 40)
+    other = statuses(sandbox_factory(fault_seed=43, **options), 40)
+    assert first == second
+    assert first != other
+    assert {200, 429, 500} <= set(first)
+
+
+def test_drop_after_commit_really_commits(sandbox_factory: Any) -> None:
+    """[contract] "a 500 or a dropped connection after the write was committed (the client
+    cannot tell; the etag then moved)"."""
+    sandbox = sandbox_factory(demo=True, drop_after_commit_rate=1.0, fault_seed=3)
+    url = f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}"
+    outcomes = []
+    for n in range(12):
+        etag = sandbox.store.get("REQ-0509")["etag"]
+        value = f"<p>write {n}</p>"
+        try:
+            with requests.Session() as session:
+                response = session.patch(url, json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: value}},
+                                         headers=sandbox.headers(), timeout=10)  # fmt: skip
+            outcomes.append(response.status_code)
+        except requests.ConnectionError:
+            outcomes.append("dropped")
+        after = sandbox.store.get("REQ-0509")
+        assert after["etag"] != etag  # committed whatever the client saw
+        assert after["data"][DESCRIPTION_FIELD_ID] == value
+    assert set(outcomes) == {500, "dropped"}
+    stats = sandbox.stats()
+    assert stats["writes"]["committed"] == 12
+    assert stats["faults"]["drop"] == outcomes.count("dropped")
+    assert stats["faults"]["error_after_commit"] == outcomes.count(500)
+    assert stats["by_method_status"]["PATCH"].get("dropped") == outcomes.count("dropped")
+    # the server is still healthy after dropping connections
+    assert statuses(sandbox, 1) == [200]
