@@ -1,0 +1,167 @@
+"""The example GitHub workflows: they parse, call commands and flags that exist, and work.
+
+Every ``reconcile ...`` line of every ``run:`` step is checked against the click command
+tree, and the commands of the three workflows are driven in order against the sandbox:
+plan with --out and Markdown, apply of the saved plan, plan/apply of the rest, drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from reconcile.cli import cli as reconcile_cli
+from reconcile.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / "examples" / "github"
+ORDER = ("reconcile-plan.yml", "reconcile-apply.yml", "reconcile-drift.yml")
+EXPRESSIONS = {"matrix.shard": "1"}
+_EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+
+
+def _steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def reconcile_lines(path: Path) -> list[list[str]]:
+    """The argv of each ``reconcile`` command in the workflow's run steps, in order."""
+    commands = []
+    for step in _steps(yaml.safe_load(path.read_text())):
+        script = step.get("run", "").replace("\\\n", " ")
+        for line in script.splitlines():
+            line = _EXPRESSION.sub(lambda m: EXPRESSIONS.get(m.group(1), "X"), line).strip()
+            if line.startswith("reconcile "):
+                commands.append(shlex.split(line, comments=True))
+    return commands
+
+
+def split_redirect(argv: list[str]) -> tuple[list[str], str | None]:
+    """``reconcile ... > FILE`` as (args after ``reconcile``, FILE)."""
+    if ">" in argv:
+        at = argv.index(">")
+        return argv[1:at], argv[at + 1]
+    return argv[1:], None
+
+
+def check_command(args: list[str]) -> None:
+    """Fail unless ``args`` names a command and only options that it has."""
+    command: click.Command = reconcile_cli
+    ctx = click.Context(reconcile_cli)
+    rest = list(args)
+    while isinstance(command, click.Group):
+        name = rest.pop(0)
+        sub = command.get_command(ctx, name)
+        assert sub is not None, f"no command {name!r} in: reconcile {' '.join(args)}"
+        command = sub
+    options = {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
+    for word in rest:
+        if word.startswith("-"):
+            assert word.split("=")[0] in options, f"{word} is not an option of {command.name}"
+    try:
+        command.make_context(command.name, rest)
+    except click.BadParameter as error:  # the saved plan file exists only in CI
+        assert "does not exist" in error.message, error.message
+
+
+def test_workflows_parse_and_have_the_pieces() -> None:
+    found = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+    assert found == sorted(ORDER)
+    plan, apply, drift = (yaml.safe_load((WORKFLOWS / n).read_text()) for n in ORDER)
+    plan_text = (WORKFLOWS / "reconcile-plan.yml").read_text()
+    assert "<!-- reconcile-plan -->" in plan_text and "updateComment" in plan_text
+    assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in _steps(plan))
+    assert apply["concurrency"] == {"group": "reconcile-apply", "cancel-in-progress": False}
+    assert drift["jobs"]["drift"]["strategy"]["matrix"]["shard"] == [1, 2, 3, 4]
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    assert "schedule" in drift[True] and "push" in apply[True] and "pull_request" in plan[True]
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_every_reconcile_command_exists(name: str) -> None:
+    commands = reconcile_lines(WORKFLOWS / name)
+    assert commands, f"{name} runs no reconcile command"
+    for argv in commands:
+        check_command(split_redirect(argv)[0])
+
+
+def test_a_typo_is_caught() -> None:
+    with pytest.raises(AssertionError):
+        check_command(["plan", "--detailed-exit-code"])
+    with pytest.raises(AssertionError):
+        check_command(["plans"])
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "reconcile-validate"
+    check_command(shlex.split(hook["entry"])[1:])
+    assert re.search(hook["files"], "manifests/a.yml") and re.search(hook["files"], "b.yaml")
+    assert re.search(hook["exclude"], "reconcile.lock.yaml")
+    assert not re.search(hook["exclude"], "manifests/network.yaml")
+
+
+MANIFEST = """\
+# Network team's tickets.
+tickets:
+  - id: REQ-0509
+    fields:
+      priority: Critical
+      tags: [freeze, q4]
+"""
+
+
+def test_workflows_drive_the_sandbox_in_order(
+    cli: Callable[..., object], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "network.yaml").write_text(MANIFEST)
+    summary = tmp_path / "summary.md"
+    gha = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    statuses: list[tuple[str, int]] = []
+    for name in ORDER:
+        for argv in reconcile_lines(WORKFLOWS / name):
+            args, redirect = split_redirect(argv)
+            result = cli(*args, expect=None, **gha)
+            statuses.append((" ".join(args), result.exit_code))
+            if redirect:
+                (tmp_path / redirect).write_text(result.stdout)
+        if name == "reconcile-plan.yml":
+            assert '| priority | `"Low"` | `"Critical"` |' in (tmp_path / "plan.md").read_text()
+            saved = json.loads((tmp_path / "reconcile-plan.json").read_text())
+            assert [c["id"] for c in saved["changes"]] == ["REQ-0509"]
+    assert statuses == [
+        ("validate", 0),
+        (
+            "plan --format markdown --out reconcile-plan.json --detailed-exitcode",
+            2,
+        ),
+        ("apply --plan reconcile-plan.json", 0),
+        ("plan --detailed-exitcode", 0),
+        ("apply --auto-approve --max-changes 50", 0),
+        ("drift --shard 1/4 --format markdown", 0),
+    ]
+    assert sandbox.stats()["writes"]["patches"] == 1
+    text = summary.read_text()
+    assert text.count("**Plan:** 1 to update") == 1 and "**Drift:**" in text
+
+    # A manual edit by someone else: the nightly check fails visibly and names the editor.
+    other = sandbox.token(sub="j.random", roles=["ticket_admin"], teams=())
+    (tmp_path / "edit.yaml").write_text(MANIFEST.replace("Critical", "Low"))
+    cli("apply", "edit.yaml", "--auto-approve", RECONCILE_TOKEN=other)
+    shard = next(a for a in reconcile_lines(WORKFLOWS / "reconcile-drift.yml"))
+    args = split_redirect(shard)[0]
+    assert "1/4" in args
+    drifted = [
+        cli(*(f"{i}/4" if a == "1/4" else a for a in args), expect=None) for i in range(1, 5)
+    ]
+    assert sorted(r.exit_code for r in drifted) == [0, 0, 0, 2]
+    report = next(r for r in drifted if r.exit_code == 2).stdout
+    assert "Last updated by `j.random`" in report and "priority" in report
