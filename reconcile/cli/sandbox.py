@@ -121,7 +121,7 @@ def serve(**options: Any) -> None:
     Runs until interrupted (SIGINT or SIGTERM), then exits 0. Defaults need no flag:
     http://127.0.0.1:8080, tenant 3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90, realm demo,
     secret sandbox-secret (public: for local use only).
-    """  # fmt: skip
+    """
     options["clients"] = tuple(options["clients"])
     try:
         running = Sandbox(SandboxOptions(**options)).start()
@@ -159,14 +159,25 @@ def serve(**options: Any) -> None:
     "--expires-in", type=int, default=DEFAULT_TOKEN_LIFETIME, show_default=True, help="Seconds."
 )
 def token(
-    secret: str, tenant_id: str, realm: str, sub: str | None, roles: tuple[str, ...],
-    teams: tuple[str, ...], scope: str, expires_in: int,
-) -> None:  # fmt: skip
+    secret: str,
+    tenant_id: str,
+    realm: str,
+    sub: str | None,
+    roles: tuple[str, ...],
+    teams: tuple[str, ...],
+    scope: str,
+    expires_in: int,
+) -> None:
     """Print a JWT the sandbox accepts (by default the demo writer's identity)."""
     click.echo(
         make_token(
-            secret=secret, tenant_id=tenant_id, realm=realm, sub=sub or DEMO_WRITER.sub,
-            roles=roles or DEMO_WRITER.roles, teams=teams or DEMO_WRITER.teams, scope=scope,
+            secret=secret,
+            tenant_id=tenant_id,
+            realm=realm,
+            sub=sub or DEMO_WRITER.sub,
+            roles=roles or DEMO_WRITER.roles,
+            teams=teams or DEMO_WRITER.teams,
+            scope=scope,
             expires_in=expires_in,
         )
-    )  # fmt: skip
+    )

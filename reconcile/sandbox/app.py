@@ -182,10 +182,11 @@ class SandboxApp:
             except MethodNotAllowed as e:
                 allowed = ", ".join(sorted(e.valid_methods or ()))
                 raise error(
-                    405, "METHOD_NOT_ALLOWED",
+                    405,
+                    "METHOD_NOT_ALLOWED",
                     f"Method {request.method} is not allowed here (allowed: {allowed})",
                     headers=[("Allow", allowed)],
-                ) from None  # fmt: skip
+                ) from None
             except (NotFound, RequestRedirect):
                 raise error(404, "NOT_FOUND", f"No such route: {request.path}") from None
             response = self._handlers[route](request, **args)
@@ -213,9 +214,11 @@ class SandboxApp:
         if fault == fault_kinds.RATE_LIMIT:
             self.stats.fault(fault)
             raise error(
-                429, "TOO_MANY_REQUESTS", "Too many requests, retry later",
+                429,
+                "TOO_MANY_REQUESTS",
+                "Too many requests, retry later",
                 headers=[("Retry-After", str(self.retry_after))],
-            )  # fmt: skip
+            )
         if fault == fault_kinds.FAIL:
             self.stats.fault(fault)
             raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
@@ -274,9 +277,10 @@ class SandboxApp:
     def _json_body(request: SandboxRequest) -> dict[str, Any]:
         if request.mimetype != "application/json":
             raise error(
-                415, "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
                 f"content-type must be application/json, got {request.mimetype or 'none'}",
-            )  # fmt: skip
+            )
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise error(
                 413, "PAYLOAD_TOO_LARGE", f"Request body is larger than {MAX_BODY_BYTES} bytes"
@@ -369,11 +373,25 @@ class SandboxApp:
         if reason:
             raise invalid(reason)
         object_id, etag = self.store.create(ticket_type, team, values, identity.name)
-        self.stats.create({"action": "create", "object_id": object_id, "etag_after": etag,
-                           "fields": sorted(values), "by": identity.name})  # fmt: skip
+        self.stats.create(
+            {
+                "action": "create",
+                "object_id": object_id,
+                "etag_after": etag,
+                "fields": sorted(values),
+                "by": identity.name,
+            }
+        )
         self._after_commit(request)
-        return respond({"success": True, "message": "ticket created successfully", "status": 200,
-                        "objectId": object_id, "etag": etag})  # fmt: skip
+        return respond(
+            {
+                "success": True,
+                "message": "ticket created successfully",
+                "status": 200,
+                "objectId": object_id,
+                "etag": etag,
+            }
+        )
 
     def update_ticket(self, request: SandboxRequest, object_id: str) -> Response:
         identity = self._before(request, write=PERMISSION_MESSAGE)
@@ -411,12 +429,26 @@ class SandboxApp:
         if new_etag is None:
             self.stats.mismatch()
             raise error(400, "ETAG_MISMATCH", ETAG_MESSAGE)
-        self.stats.write({"action": "update", "object_id": object_id, "etag_before": etag,
-                          "etag_after": new_etag, "fields": sorted(update), "noop": noop,
-                          "by": identity.name})  # fmt: skip
+        self.stats.write(
+            {
+                "action": "update",
+                "object_id": object_id,
+                "etag_before": etag,
+                "etag_after": new_etag,
+                "fields": sorted(update),
+                "noop": noop,
+                "by": identity.name,
+            }
+        )
         self._after_commit(request)
-        return respond({"success": True, "message": "ticket updated successfully", "status": 200,
-                        "etag": new_etag})  # fmt: skip
+        return respond(
+            {
+                "success": True,
+                "message": "ticket updated successfully",
+                "status": 200,
+                "etag": new_etag,
+            }
+        )
 
     def _after_commit(self, request: SandboxRequest) -> None:
         fault = self.faults.after_commit()
@@ -445,8 +477,9 @@ class SandboxApp:
         if realm != self.realm:
             raise Answer(respond({"error": "Realm does not exist"}, 404))
         if request.mimetype != "application/x-www-form-urlencoded":
-            raise oauth_error(400, "invalid_request",
-                              "content-type must be application/x-www-form-urlencoded")  # fmt: skip
+            raise oauth_error(
+                400, "invalid_request", "content-type must be application/x-www-form-urlencoded"
+            )
         form = request.form
         if form.get("grant_type") != "client_credentials":
             raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
@@ -468,24 +501,41 @@ class SandboxApp:
                 raise oauth_error(400, "invalid_scope", "Invalid scopes: " + asked)
             scopes = [s for s in allowed if s in wanted or s == "openid"]
         token = make_token(
-            secret=self.secret, tenant_id=self.tenant_id, realm=self.realm, sub=client.sub,
-            roles=client.roles, teams=client.teams, scope=" ".join(scopes),
-            expires_in=self.token_lifetime, issuer_base=self.base_url or "http://sandbox",
+            secret=self.secret,
+            tenant_id=self.tenant_id,
+            realm=self.realm,
+            sub=client.sub,
+            roles=client.roles,
+            teams=client.teams,
+            scope=" ".join(scopes),
+            expires_in=self.token_lifetime,
+            issuer_base=self.base_url or "http://sandbox",
             claims={"azp": client.client_id},
-        )  # fmt: skip
+        )
         return respond(
-            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime,
-             "refresh_expires_in": 0, "not-before-policy": 0, "scope": " ".join(scopes)},
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+                "refresh_expires_in": 0,
+                "not-before-policy": 0,
+                "scope": " ".join(scopes),
+            },
             headers=no_store,
-        )  # fmt: skip
+        )
 
     # ------------------------------------------------------------------ /_sandbox
 
     def health(self, request: SandboxRequest) -> Response:
         return respond(
-            {"status": "ok", "tenant_id": self.tenant_id, "realm": self.realm,
-             "tickets": self.store.count(), "ticket_types": len(self.store.types)}
-        )  # fmt: skip
+            {
+                "status": "ok",
+                "tenant_id": self.tenant_id,
+                "realm": self.realm,
+                "tickets": self.store.count(),
+                "ticket_types": len(self.store.types),
+            }
+        )
 
     def get_stats(self, request: SandboxRequest) -> Response:
         return respond(self.stats.snapshot())

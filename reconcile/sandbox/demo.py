@@ -49,9 +49,19 @@ DUE_DATE_FIELD_ID = "8d0f5c1e-6a57-4c0e-9d3b-2f1e7c9a4b10"
 
 TEAMS = ("network", "service-desk", "finance", "infrastructure", "security", None)
 PEOPLE = (
-    "jdoe", "a.mueller", "kim.nguyen", "s.okafor", "l.rossi", "m.garcia",
-    "p.novak", "y.tanaka", "r.haddad", "e.lindqvist", "sa-tenant-3f2c9b", "c.dubois",
-)  # fmt: skip
+    "jdoe",
+    "a.mueller",
+    "kim.nguyen",
+    "s.okafor",
+    "l.rossi",
+    "m.garcia",
+    "p.novak",
+    "y.tanaka",
+    "r.haddad",
+    "e.lindqvist",
+    "sa-tenant-3f2c9b",
+    "c.dubois",
+)
 
 
 def demo_uuid(name: str) -> str:
@@ -84,12 +94,25 @@ def _req_fields() -> list[dict[str, Any]]:
         f("summary", "Summary", "text", required=True),
         f("description", "Description", "richtext", id=DESCRIPTION_FIELD_ID),
         f("priority", "Priority", "select", options=PRIORITIES, required=True),
-        f("status", "Status", "select", required=True,
-          options=("New", "In Progress", "Waiting for Customer", "Resolved", "Closed")),
-        f("category", "Category", "select",
-          options=("Hardware", "Software", "Access", "Network", "Facilities")),
-        f("tags", "Tags", "multiselect",
-          options=("freeze", "q4", "vip", "security", "onboarding", "offboarding", "audit")),
+        f(
+            "status",
+            "Status",
+            "select",
+            required=True,
+            options=("New", "In Progress", "Waiting for Customer", "Resolved", "Closed"),
+        ),
+        f(
+            "category",
+            "Category",
+            "select",
+            options=("Hardware", "Software", "Access", "Network", "Facilities"),
+        ),
+        f(
+            "tags",
+            "Tags",
+            "multiselect",
+            options=("freeze", "q4", "vip", "security", "onboarding", "offboarding", "audit"),
+        ),
         f("due_date", "Due Date", "date", id=DUE_DATE_FIELD_ID),
         f("requested_at", "Requested At", "datetime"),
         f("estimated_hours", "Estimated Hours", "number"),
@@ -106,14 +129,17 @@ def _req_fields() -> list[dict[str, Any]]:
         f("customer_visible", "Customer Visible", "boolean"),
         f("related_change", "Related Change", "reference"),
         f("attachment_count", "Attachments", "number"),
-        f("environment", "Environment", "select",
-          options=("Production", "Staging", "Development")),
+        f("environment", "Environment", "select", options=("Production", "Staging", "Development")),
         f("checklist", "Checklist", "array"),
         f("first_response_at", "First Response At", "datetime"),
         f("quantity", "Quantity", "number"),
-        f("affected_services", "Affected Services", "multiselect",
-          options=("Email", "VPN", "Wi-Fi", "ERP", "CRM", "Printing", "Telephony")),
-    ]  # fmt: skip
+        f(
+            "affected_services",
+            "Affected Services",
+            "multiselect",
+            options=("Email", "VPN", "Wi-Fi", "ERP", "CRM", "Printing", "Telephony"),
+        ),
+    ]
 
 
 def _ctc_fields() -> list[dict[str, Any]]:
@@ -123,20 +149,28 @@ def _ctc_fields() -> list[dict[str, Any]]:
         f("description", "Description", "richtext"),
         f("risk", "Risk", "select", options=("Low", "Medium", "High"), required=True),
         f("change_type", "Change Type", "select", options=("Standard", "Normal", "Emergency")),
-        f("status", "Status", "select",
-          options=("Draft", "Assessment", "Approved", "Scheduled", "Implemented", "Closed")),
+        f(
+            "status",
+            "Status",
+            "select",
+            options=("Draft", "Assessment", "Approved", "Scheduled", "Implemented", "Closed"),
+        ),
         f("window_start", "Window Start", "datetime"),
         f("window_end", "Window End", "datetime"),
         f("planned_date", "Planned Date", "date"),
         f("cab_approved", "CAB Approved", "boolean"),
         f("approver", "Approver", "reference"),
         f("affected_cis", "Affected CIs", "array"),
-        f("services", "Services", "multiselect",
-          options=("Email", "VPN", "Wi-Fi", "ERP", "CRM", "DNS", "Backup")),
+        f(
+            "services",
+            "Services",
+            "multiselect",
+            options=("Email", "VPN", "Wi-Fi", "ERP", "CRM", "DNS", "Backup"),
+        ),
         f("rollback_plan", "Rollback Plan", "richtext"),
         f("downtime_minutes", "Downtime (minutes)", "number"),
         f("tags", "Tags", "multiselect", options=("freeze", "q4", "maintenance", "security")),
-    ]  # fmt: skip
+    ]
 
 
 def _pmt_fields() -> list[dict[str, Any]]:
@@ -155,17 +189,21 @@ def _pmt_fields() -> list[dict[str, Any]]:
         f("notes", "Notes", "richtext"),
         f("flags", "Flags", "multiselect", options=("recurring", "urgent", "disputed", "foreign")),
         f("description", "Description", "richtext"),
-    ]  # fmt: skip
+    ]
 
 
 def demo_ticket_types() -> list[dict[str, Any]]:
     """The three demo ticket types, in the GET ticket-type shape."""
     return [
-        {"id": demo_uuid("type:REQ"), "name": "Service Request", "prefix": "REQ",
-         "fields": _req_fields()},
+        {
+            "id": demo_uuid("type:REQ"),
+            "name": "Service Request",
+            "prefix": "REQ",
+            "fields": _req_fields(),
+        },
         {"id": demo_uuid("type:CTC"), "name": "Change", "prefix": "CTC", "fields": _ctc_fields()},
         {"id": demo_uuid("type:PMT"), "name": "Payment", "prefix": "PMT", "fields": _pmt_fields()},
-    ]  # fmt: skip
+    ]
 
 
 # ---------------------------------------------------------------------------- values
@@ -213,15 +251,37 @@ _TEXT = {
     "invoice_number": tuple(f"INV-2026-{n:05d}" for n in (113, 871, 1204, 2290, 3312, 4409)),
 }
 _ARRAYS = {
-    "watchers": ("jdoe@example.com", "kim.nguyen@example.com", "it-ops@example.com",
-                 "a.mueller@example.com", "servicedesk@example.com"),
-    "checklist": ("Confirm with requester", "Order hardware", "Image the device",
-                  "Hand over", "Close the loop with the manager"),
-    "affected_cis": ("sw-core-01", "sw-core-02", "edge-proxy-a", "edge-proxy-b",
-                     "erp-db-01", "dns-res-1", "wlc-01"),
-    "line_items": ("Consulting, 2 days", "Licence renewal", "Travel expenses",
-                   "Hardware: 3× docking station", "Support contract Q4"),
-}  # fmt: skip
+    "watchers": (
+        "jdoe@example.com",
+        "kim.nguyen@example.com",
+        "it-ops@example.com",
+        "a.mueller@example.com",
+        "servicedesk@example.com",
+    ),
+    "checklist": (
+        "Confirm with requester",
+        "Order hardware",
+        "Image the device",
+        "Hand over",
+        "Close the loop with the manager",
+    ),
+    "affected_cis": (
+        "sw-core-01",
+        "sw-core-02",
+        "edge-proxy-a",
+        "edge-proxy-b",
+        "erp-db-01",
+        "dns-res-1",
+        "wlc-01",
+    ),
+    "line_items": (
+        "Consulting, 2 days",
+        "Licence renewal",
+        "Travel expenses",
+        "Hardware: 3× docking station",
+        "Support contract Q4",
+    ),
+}
 _PARAGRAPHS = (
     "The user reports that the problem started after Monday's update.",
     'Error shown: "Connection reset by peer" — happens on both Wi-Fi and cable.',
@@ -286,10 +346,16 @@ class ValueMaker:
 
 
 def _ticket(
-    ticket_type: dict[str, Any], number: int, team: str | None, data: dict[str, Any],
-    created: datetime, updated: datetime, by: str, etag: str | None = None,
+    ticket_type: dict[str, Any],
+    number: int,
+    team: str | None,
+    data: dict[str, Any],
+    created: datetime,
+    updated: datetime,
+    by: str,
+    etag: str | None = None,
     ticket_id: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     object_id = f"{ticket_type['prefix']}-{number:04d}"
     return {
         "id": ticket_id or demo_uuid(f"ticket:{object_id}"),
@@ -356,8 +422,13 @@ def generate_tickets(
         next_numbers[prefix] = number + 1
         moment = start + timedelta(seconds=37 * n)
         yield _ticket(
-            ticket_type, number, TEAMS[rng.randrange(len(TEAMS))], maker.data(ticket_type, 20),
-            moment, moment, "sa-tenant-loadgen",
+            ticket_type,
+            number,
+            TEAMS[rng.randrange(len(TEAMS))],
+            maker.data(ticket_type, 20),
+            moment,
+            moment,
+            "sa-tenant-loadgen",
             etag=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             ticket_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        )  # fmt: skip
+        )

@@ -102,8 +102,13 @@ def _ticket_type(item: Any, n: int, problems: list[str]) -> dict[str, Any] | Non
             problems.append(f"{where}: field {field['id']} has type {field.get('type')!r}")
             continue
         name = str(field.get("name") or field["id"])
-        out = {"id": field["id"], "name": name, "label": str(field.get("label") or name),
-               "type": field["type"], "required": bool(field.get("required", False))}  # fmt: skip
+        out = {
+            "id": field["id"],
+            "name": name,
+            "label": str(field.get("label") or name),
+            "type": field["type"],
+            "required": bool(field.get("required", False)),
+        }
         if field["type"] in ("select", "multiselect"):
             options = field.get("options")
             if not isinstance(options, list) or not options:
@@ -111,8 +116,12 @@ def _ticket_type(item: Any, n: int, problems: list[str]) -> dict[str, Any] | Non
                 continue
             out["options"] = [str(o) for o in options]
         fields.append(out)
-    return {"id": item.get("id"), "name": str(item.get("name") or prefix), "prefix": prefix,
-            "fields": fields}  # fmt: skip
+    return {
+        "id": item.get("id"),
+        "name": str(item.get("name") or prefix),
+        "prefix": prefix,
+        "fields": fields,
+    }
 
 
 def _tickets(
@@ -171,15 +180,17 @@ def _tickets(
             )
             if reason:
                 problems.append(f"{where}: field {key} {reason}")
-        tickets.append({
-            "id": str(item.get("id") or demo_uuid(f"seed:ticket:{object_id}")),
-            "object_id": object_id,
-            "ticket_type_id": ticket_type["id"],
-            "team": team,
-            "etag": str(item.get("etag") or demo_uuid(f"seed:etag:{object_id}")),
-            "data": data,
-            "createdAt": item.get("createdAt") or stamp,
-            "lastUpdatedAt": item.get("lastUpdatedAt") or item.get("createdAt") or stamp,
-            "lastUpdatedBy": item.get("lastUpdatedBy") or "seed",
-        })  # fmt: skip
+        tickets.append(
+            {
+                "id": str(item.get("id") or demo_uuid(f"seed:ticket:{object_id}")),
+                "object_id": object_id,
+                "ticket_type_id": ticket_type["id"],
+                "team": team,
+                "etag": str(item.get("etag") or demo_uuid(f"seed:etag:{object_id}")),
+                "data": data,
+                "createdAt": item.get("createdAt") or stamp,
+                "lastUpdatedAt": item.get("lastUpdatedAt") or item.get("createdAt") or stamp,
+                "lastUpdatedBy": item.get("lastUpdatedBy") or "seed",
+            }
+        )
     return tickets

@@ -213,17 +213,31 @@ class Sandbox:
                 ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ssl_context.load_cert_chain(str(opts.tls_cert), str(opts.tls_key))
             app = SandboxApp(
-                store=store, tenant_id=opts.tenant_id, realm=opts.realm, secret=opts.secret,
-                clients=self.clients, token_lifetime=opts.token_lifetime,
-                faults=Faults(latency_ms=opts.latency_ms, fail_rate=opts.fail_rate,
-                              drop_after_commit_rate=opts.drop_after_commit_rate,
-                              rate_limit_rate=opts.rate_limit_rate, seed=opts.fault_seed),
-                retry_after=opts.retry_after, stats=self._stats,
-            )  # fmt: skip
+                store=store,
+                tenant_id=opts.tenant_id,
+                realm=opts.realm,
+                secret=opts.secret,
+                clients=self.clients,
+                token_lifetime=opts.token_lifetime,
+                faults=Faults(
+                    latency_ms=opts.latency_ms,
+                    fail_rate=opts.fail_rate,
+                    drop_after_commit_rate=opts.drop_after_commit_rate,
+                    rate_limit_rate=opts.rate_limit_rate,
+                    seed=opts.fault_seed,
+                ),
+                retry_after=opts.retry_after,
+                stats=self._stats,
+            )
             server = make_server(
-                opts.host, 0, app, threaded=True, request_handler=_Handler,
-                ssl_context=ssl_context, fd=listener.fileno(),
-            )  # fmt: skip
+                opts.host,
+                0,
+                app,
+                threaded=True,
+                request_handler=_Handler,
+                ssl_context=ssl_context,
+                fd=listener.fileno(),
+            )
         except (OSError, ssl.SSLError) as e:
             store.close()
             raise SandboxError(f"cannot start the sandbox: {e}") from None
@@ -239,9 +253,11 @@ class Sandbox:
         app.write_delay = opts.write_delay_ms / 1000.0
         self._store, self._server, self._app = store, server, app
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"sandbox {self.base_url}", daemon=True,
-        )  # fmt: skip
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"sandbox {self.base_url}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -307,10 +323,17 @@ class Sandbox:
     ) -> str:
         """A JWT this sandbox accepts; by default the demo writer's identity."""
         return make_token(
-            secret=self.secret, tenant_id=tenant_id or self.tenant_id, realm=self.realm, sub=sub,
-            roles=roles, teams=teams, scope=scope, expires_in=expires_in,
-            issuer_base=self.base_url or "http://sandbox", claims=claims,
-        )  # fmt: skip
+            secret=self.secret,
+            tenant_id=tenant_id or self.tenant_id,
+            realm=self.realm,
+            sub=sub,
+            roles=roles,
+            teams=teams,
+            scope=scope,
+            expires_in=expires_in,
+            issuer_base=self.base_url or "http://sandbox",
+            claims=claims,
+        )
 
     def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
         """The headers an API request needs (bearer token, accept, x-tenantid, realmname)."""

@@ -122,10 +122,21 @@ class Store:
         rows = []
         for t in tickets:
             prefix, number = DISPLAY_ID.match(t["object_id"]).groups()  # type: ignore[union-attr]
-            rows.append((
-                t["object_id"], t["id"], prefix, int(number), t["ticket_type_id"], t["team"],
-                t["etag"], dumps(t["data"]), t["createdAt"], t["lastUpdatedAt"], t["lastUpdatedBy"],
-            ))  # fmt: skip
+            rows.append(
+                (
+                    t["object_id"],
+                    t["id"],
+                    prefix,
+                    int(number),
+                    t["ticket_type_id"],
+                    t["team"],
+                    t["etag"],
+                    dumps(t["data"]),
+                    t["createdAt"],
+                    t["lastUpdatedAt"],
+                    t["lastUpdatedBy"],
+                )
+            )
         with self._lock:
             self._conn.execute("BEGIN")
             try:
@@ -192,9 +203,20 @@ class Store:
                 "INSERT INTO tickets (object_id, id, prefix, number, ticket_type_id, team,"
                 " etag, data, created_at, last_updated_at, last_updated_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (object_id, str(uuid.uuid4()), prefix, last + 1, ticket_type["id"], team, etag,
-                 dumps(data), at, at, by),
-            )  # fmt: skip
+                (
+                    object_id,
+                    str(uuid.uuid4()),
+                    prefix,
+                    last + 1,
+                    ticket_type["id"],
+                    team,
+                    etag,
+                    dumps(data),
+                    at,
+                    at,
+                    by,
+                ),
+            )
         return object_id, etag
 
     def compare_and_swap(

@@ -25,8 +25,12 @@ def envelope(response: requests.Response, status: int) -> dict[str, Any]:
 
 
 def raw_patch(api: Any, body: bytes, **headers: str) -> requests.Response:
-    return api.session.patch(f"{api.base}/ticket/REQ-0509/update{QUERY}", data=body,
-                             headers={**api.headers(), **headers}, timeout=10)  # fmt: skip
+    return api.session.patch(
+        f"{api.base}/ticket/REQ-0509/update{QUERY}",
+        data=body,
+        headers={**api.headers(), **headers},
+        timeout=10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,8 +92,12 @@ def test_chunked_body_is_read(api: Any) -> None:
     """A chunked request body (no Content-Length) is read like any other."""
     etag = api.ticket("REQ-0509")["etag"]
     chunks = iter([b'{"etag": "', etag.encode(), b'", "ticketUpdate": {}}'])
-    response = api.session.patch(f"{api.base}/ticket/REQ-0509/update{QUERY}", data=chunks,
-                                 headers={**api.headers(), "content-type": "application/json"}, timeout=10)  # fmt: skip
+    response = api.session.patch(
+        f"{api.base}/ticket/REQ-0509/update{QUERY}",
+        data=chunks,
+        headers={**api.headers(), "content-type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
 
 
@@ -100,8 +108,12 @@ def test_keep_alive_survives_unread_bodies(sandbox: Any) -> None:
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
         headers = {**sandbox.headers(), "content-type": "application/json"}
-        connection.request("PATCH", f"/api/v2/ticketing/ticket/REQ-0509/update{QUERY}", body=b"{}" * 5000,
-                           headers={**headers, "Authorization": "Bearer nope"})  # fmt: skip
+        connection.request(
+            "PATCH",
+            f"/api/v2/ticketing/ticket/REQ-0509/update{QUERY}",
+            body=b"{}" * 5000,
+            headers={**headers, "Authorization": "Bearer nope"},
+        )
         first = connection.getresponse()
         first.read()
         local = connection.sock.getsockname()

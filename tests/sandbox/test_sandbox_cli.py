@@ -24,9 +24,12 @@ QUERY = "?type=template&module=ticketing"
 
 def reconcile(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "reconcile", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "reconcile", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
 
 
 class Served:
@@ -40,9 +43,8 @@ def read_line(process: subprocess.Popen[str], timeout: float = 20) -> str:
     selector.register(process.stdout, selectors.EVENT_READ)
     if not selector.select(timeout):
         process.kill()
-        raise AssertionError(
-            f"no output within {timeout}s; stderr: {process.stderr.read() if process.stderr else ''}"
-        )
+        stderr = process.stderr.read() if process.stderr else ""
+        raise AssertionError(f"no output within {timeout}s; stderr: {stderr}")
     return process.stdout.readline()
 
 
@@ -53,8 +55,11 @@ def serve() -> Iterator[Any]:
     def start(*args: str) -> Served:
         process = subprocess.Popen(
             [sys.executable, "-m", "reconcile", "sandbox", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         started.append(process)
         return Served(process, read_line(process).strip())
 
@@ -77,15 +82,22 @@ def test_serve_prints_one_url_line_serves_and_exits_0(serve: Any, signum: int) -
     served = serve("--demo")
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", served.url)
     token = reconcile("sandbox", "token").stdout.strip()
-    headers = {"Authorization": f"Bearer {token}", "accept": "application/json",
-               "x-tenantid": options.DEFAULT_TENANT_ID, "realmname": options.DEFAULT_REALM}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "accept": "application/json",
+        "x-tenantid": options.DEFAULT_TENANT_ID,
+        "realmname": options.DEFAULT_REALM,
+    }
     ticket = requests.get(
         f"{served.url}/api/v2/ticketing/ticket/REQ-0509", headers=headers, timeout=10
     )
     assert ticket.status_code == 200
-    update = requests.patch(f"{served.url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}",
-                            json={"etag": ticket.json()["etag"], "ticketUpdate": {}}, headers=headers,
-                            timeout=10)  # fmt: skip
+    update = requests.patch(
+        f"{served.url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}",
+        json={"etag": ticket.json()["etag"], "ticketUpdate": {}},
+        headers=headers,
+        timeout=10,
+    )
     assert update.status_code == 200
     served.process.send_signal(signum)
     stdout, stderr = served.process.communicate(timeout=15)
@@ -95,11 +107,20 @@ def test_serve_prints_one_url_line_serves_and_exits_0(serve: Any, signum: int) -
 
 def test_serve_with_db_and_clients(serve: Any, tmp_path: Path) -> None:
     """--db FILE, --client ID:SECRET:ROLE:TEAMS and --token-lifetime through the CLI."""
-    served = serve("--demo", "--db", str(tmp_path / "s.db"), "--client", "ops:pw:ticket_writer:finance",
-                   "--token-lifetime", "42")  # fmt: skip
-    answer = requests.post(f"{served.url}/realms/demo/protocol/openid-connect/token",
-                           data={"grant_type": "client_credentials", "client_id": "ops", "client_secret": "pw"},
-                           timeout=10).json()  # fmt: skip
+    served = serve(
+        "--demo",
+        "--db",
+        str(tmp_path / "s.db"),
+        "--client",
+        "ops:pw:ticket_writer:finance",
+        "--token-lifetime",
+        "42",
+    )
+    answer = requests.post(
+        f"{served.url}/realms/demo/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": "ops", "client_secret": "pw"},
+        timeout=10,
+    ).json()
     assert answer["expires_in"] == 42
     assert claims(answer["access_token"])["teams"] == ["finance"]
     assert (tmp_path / "s.db").exists()
@@ -107,9 +128,26 @@ def test_serve_with_db_and_clients(serve: Any, tmp_path: Path) -> None:
 
 def test_token_command_options() -> None:
     """`sandbox token` prints a JWT with the asked identity."""
-    result = reconcile("sandbox", "token", "--sub", "sa-tenant-x", "--role", "ticket_admin", "--team", "a",
-                       "--team", "b", "--scope", "openid tickets:read", "--expires-in", "60",
-                       "--tenant-id", "t-1", "--realm", "r1")  # fmt: skip
+    result = reconcile(
+        "sandbox",
+        "token",
+        "--sub",
+        "sa-tenant-x",
+        "--role",
+        "ticket_admin",
+        "--team",
+        "a",
+        "--team",
+        "b",
+        "--scope",
+        "openid tickets:read",
+        "--expires-in",
+        "60",
+        "--tenant-id",
+        "t-1",
+        "--realm",
+        "r1",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1
@@ -176,8 +214,12 @@ def test_serve_without_flags_uses_documented_defaults() -> None:
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 8080)) == 0:
             pytest.skip("port 8080 is in use on this machine")
-    process = subprocess.Popen([sys.executable, "-m", "reconcile", "sandbox", "serve", "--demo"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconcile", "sandbox", "serve", "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert read_line(process).strip() == "http://127.0.0.1:8080"
     finally:

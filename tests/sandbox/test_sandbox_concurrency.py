@@ -18,7 +18,8 @@ ROUNDS = 4
 
 def race_rounds(sandbox: Any, object_id: str = "REQ-0509") -> None:
     """Each round: 50 threads PATCH with the same etag at once; exactly one wins."""
-    url = f"{sandbox.base_url}/api/v2/ticketing/ticket/{object_id}/update?type=template&module=ticketing"
+    ticket_url = f"{sandbox.base_url}/api/v2/ticketing/ticket/{object_id}"
+    url = f"{ticket_url}/update?type=template&module=ticketing"
     headers = sandbox.headers()
     sessions = [requests.Session() for _ in range(WRITERS)]
     won_values = []
@@ -33,7 +34,10 @@ def race_rounds(sandbox: Any, object_id: str = "REQ-0509") -> None:
                 barrier = threading.Barrier(WRITERS)
 
                 def write(
-                    n: int, etag: str = etag, round_number: int = round_number
+                    n: int,
+                    etag: str = etag,
+                    round_number: int = round_number,
+                    barrier: threading.Barrier = barrier,
                 ) -> tuple[int, dict[str, Any], str]:
                     value = f"<p>round {round_number} writer {n}</p>"
                     body = {"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: value}}
@@ -97,8 +101,9 @@ def test_every_ticket_and_etag_survives_a_restart(sandbox_factory: Any, tmp_path
     answer = requests.patch(
         f"{first.base_url}/api/v2/ticketing/ticket/REQ-0509/update?type=template&module=ticketing",
         json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: "<p>kept</p>"}},
-        headers=headers, timeout=10,
-    )  # fmt: skip
+        headers=headers,
+        timeout=10,
+    )
     assert answer.status_code == 200
 
     def everything(sandbox: Any) -> list[dict[str, Any]]:
@@ -131,8 +136,11 @@ def test_concurrent_creates_get_distinct_display_ids(
     ).json()
     pmt = next(t for t in types["data"] if t["prefix"] == "PMT")
     fields = {f["name"]: f["id"] for f in pmt["fields"]}
-    body = {"ticketTypeId": pmt["id"], "team": None,
-            "ticket": {fields["payee"]: "Acme", fields["amount"]: 10, fields["currency"]: "EUR"}}  # fmt: skip
+    body = {
+        "ticketTypeId": pmt["id"],
+        "team": None,
+        "ticket": {fields["payee"]: "Acme", fields["amount"]: 10, fields["currency"]: "EUR"},
+    }
     url = f"{sandbox.base_url}/api/v2/ticketing/ticket/create?type=template&module=ticketing"
     with ThreadPoolExecutor(20) as pool:
         made = list(

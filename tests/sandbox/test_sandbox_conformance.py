@@ -96,9 +96,16 @@ def test_get_returns_etag_at_top_level_and_contract_shape(api: Any) -> None:
     etag, data, createdAt, lastUpdatedAt, lastUpdatedBy."""
     ticket = api.ticket("REQ-0509")
     assert set(ticket) == {
-        "id", "object_id", "ticket_type_id", "team", "etag", "data", "createdAt",
-        "lastUpdatedAt", "lastUpdatedBy",
-    }  # fmt: skip
+        "id",
+        "object_id",
+        "ticket_type_id",
+        "team",
+        "etag",
+        "data",
+        "createdAt",
+        "lastUpdatedAt",
+        "lastUpdatedBy",
+    }
     assert ticket["object_id"] == "REQ-0509"
     assert UUID_RE.match(ticket["etag"]) and UUID_RE.match(ticket["id"])
     assert ticket["team"] == "network"
@@ -193,10 +200,13 @@ def test_last_updated_by_is_the_service_account_subject(api: Any, sandbox: Any) 
     assert api.ticket("REQ-0509")["lastUpdatedBy"] == "sa-tenant-3f2c9b"
     granted = requests.post(
         f"{sandbox.base_url}/realms/{sandbox.realm}/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "client_id": DEMO_WRITER.client_id,
-              "client_secret": DEMO_WRITER.secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEMO_WRITER.client_id,
+            "client_secret": DEMO_WRITER.secret,
+        },
         timeout=10,
-    ).json()["access_token"]  # fmt: skip
+    ).json()["access_token"]
     assert api.update("REQ-0509", {DESCRIPTION: "y"}, granted).status_code == 200
     assert api.ticket("REQ-0509")["lastUpdatedBy"] == DEMO_WRITER.sub
 
@@ -527,10 +537,13 @@ def test_reader_client_cannot_patch(api: Any, sandbox: Any) -> None:
     """[contract] read-only scope: reads allowed, PATCH 401 USER_PERMISSION_FAILURE."""
     token = requests.post(
         f"{sandbox.base_url}/realms/{sandbox.realm}/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "client_id": DEMO_READER.client_id,
-              "client_secret": DEMO_READER.secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEMO_READER.client_id,
+            "client_secret": DEMO_READER.secret,
+        },
         timeout=10,
-    ).json()["access_token"]  # fmt: skip
+    ).json()["access_token"]
     assert api.get("/ticket/REQ-0509", token=token).status_code == 200
     assert api.update("REQ-0509", {DESCRIPTION: "x"}, token).json() == PERMISSION
 
@@ -555,8 +568,18 @@ def test_ticket_type_shape_and_field_types(api: Any) -> None:
             if field["type"] in ("select", "multiselect"):
                 assert field["options"]
             seen.add(field["type"])
-    assert seen == {"text", "richtext", "number", "boolean", "date", "datetime", "select",
-                    "multiselect", "reference", "array"}  # fmt: skip
+    assert seen == {
+        "text",
+        "richtext",
+        "number",
+        "boolean",
+        "date",
+        "datetime",
+        "select",
+        "multiselect",
+        "reference",
+        "array",
+    }
     req = next(t for t in types if t["prefix"] == "REQ")
     assert len(req["fields"]) >= 20
     description = next(f for f in req["fields"] if f["id"] == DESCRIPTION)
@@ -582,9 +605,9 @@ def test_list_pages_from_one_sorted_numerically(
     "total"}; "pages start at 1; size at most 500"; sorted by display ID numerically."""
     seed = tmp_path / "seed.json"
     seed.write_text(
-        '{"ticket_types": [{"id": "%s", "name": "Request", "prefix": "REQ", "fields": []}],'
-        ' "tickets": [{"object_id": "REQ-10000"}, {"object_id": "REQ-0002"},'
-        ' {"object_id": "REQ-9999"}, {"object_id": "REQ-0010"}]}' % uuid.uuid4()
+        f'{{"ticket_types": [{{"id": "{uuid.uuid4()}", "name": "Request", "prefix": "REQ",'
+        ' "fields": []}], "tickets": [{"object_id": "REQ-10000"}, {"object_id": "REQ-0002"},'
+        ' {"object_id": "REQ-9999"}, {"object_id": "REQ-0010"}]}'
     )
     api = api_for(sandbox_factory(seed=seed))
     first = api.get("/ticket?module=ticketing&page=1&size=3").json()
@@ -622,8 +645,12 @@ def test_create_returns_object_id_and_etag(api: Any) -> None:
         fields["requester"]["id"]: str(uuid.uuid4()),
     }
     body = {"ticketTypeId": types["REQ"]["id"], "team": "network", "ticket": ticket}
-    response = api.session.post(f"{api.base}/ticket/create?type=template&module=ticketing",
-                                json=body, headers=api.headers(), timeout=10)  # fmt: skip
+    response = api.session.post(
+        f"{api.base}/ticket/create?type=template&module=ticketing",
+        json=body,
+        headers=api.headers(),
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     created = response.json()
     assert set(created) == {"success", "message", "status", "objectId", "etag"}
@@ -631,8 +658,12 @@ def test_create_returns_object_id_and_etag(api: Any) -> None:
     assert created["objectId"] == "REQ-0517"
     got = api.ticket("REQ-0517")
     assert got["etag"] == created["etag"] and got["data"] == ticket and got["team"] == "network"
-    missing = api.session.post(f"{api.base}/ticket/create?type=template&module=ticketing",
-                               json={**body, "ticket": {}}, headers=api.headers(), timeout=10)  # fmt: skip
+    missing = api.session.post(
+        f"{api.base}/ticket/create?type=template&module=ticketing",
+        json={**body, "ticket": {}},
+        headers=api.headers(),
+        timeout=10,
+    )
     assert_invalid(missing, fields["summary"]["id"], fields["priority"]["id"])
 
 
@@ -653,9 +684,10 @@ def test_display_ids_pad_to_four_digits_and_grow(
     url = f"{api.base}/ticket/create?type=template&module=ticketing"
     types = {t["prefix"]: t["id"] for t in api.get("/ticket-type").json()["data"]}
     made = [
-        api.session.post(url, json={"ticketTypeId": types[p], "ticket": {}}, headers=api.headers(),
-                         timeout=10).json()["objectId"]
+        api.session.post(
+            url, json={"ticketTypeId": types[p], "ticket": {}}, headers=api.headers(), timeout=10
+        ).json()["objectId"]
         for p in ("REQ", "REQ", "OTH")
-    ]  # fmt: skip
+    ]
     assert made == ["REQ-10000", "REQ-10001", "OTH-0001"]
     assert api.ticket("REQ-10000")["object_id"] == "REQ-10000"

@@ -27,8 +27,12 @@ def test_fail_rate_answers_500_before_any_work(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(demo=True, fail_rate=1.0)
     etag = sandbox.store.get("REQ-0509")["etag"]
     url = f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}"
-    response = requests.patch(url, json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: "x"}},
-                              headers=sandbox.headers(), timeout=10)  # fmt: skip
+    response = requests.patch(
+        url,
+        json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: "x"}},
+        headers=sandbox.headers(),
+        timeout=10,
+    )
     assert response.status_code == 500
     assert sandbox.store.get("REQ-0509")["etag"] == etag
     assert sandbox.stats()["faults"] == {"fail": 1}
@@ -41,10 +45,13 @@ def test_faults_spare_the_token_endpoint_and_sandbox_routes(sandbox_factory: Any
     started = time.monotonic()
     token = requests.post(
         f"{sandbox.base_url}/realms/demo/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "client_id": DEMO_WRITER.client_id,
-              "client_secret": DEMO_WRITER.secret},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEMO_WRITER.client_id,
+            "client_secret": DEMO_WRITER.secret,
+        },
         timeout=10,
-    )  # fmt: skip
+    )
     assert token.status_code == 200
     assert requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=10).status_code == 200
     assert time.monotonic() - started < 0.3
@@ -91,8 +98,12 @@ def test_drop_after_commit_really_commits(sandbox_factory: Any) -> None:
         value = f"<p>write {n}</p>"
         try:
             with requests.Session() as session:
-                response = session.patch(url, json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: value}},
-                                         headers=sandbox.headers(), timeout=10)  # fmt: skip
+                response = session.patch(
+                    url,
+                    json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: value}},
+                    headers=sandbox.headers(),
+                    timeout=10,
+                )
             outcomes.append(response.status_code)
         except requests.ConnectionError:
             outcomes.append("dropped")
