@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import jsonpatch
 
+from reconcile.errors import PlanError
 from reconcile.plan import Digest, FieldChange, TicketChange
 
 JOURNAL_VERSION = 1
@@ -51,8 +52,8 @@ class Journal:
             "status": status,
             "fields": {f.field_id: f.name for f in change.fields},
             "sensitive": sorted(f.field_id for f in change.fields if f.sensitive),
-            "patch": jsonpatch.make_patch(before, after).patch,
-            "inverse": jsonpatch.make_patch(after, before).patch,
+            "patch": _patch(change.fields, before["data"], after["data"]),
+            "inverse": _patch(change.fields, after["data"], before["data"]),
             "message": message,
         }
         line = json.dumps(entry, sort_keys=True, ensure_ascii=False)
@@ -76,10 +77,45 @@ class Journal:
         self.close()
 
 
-def read_journal(path: str | Path) -> list[dict[str, Any]]:
-    """Read every entry of a journal file, oldest first."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def read_journal(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """Every entry of a journal file with its line number, oldest first.
+
+    A file that cannot be read, or a line that is not a JSON object, is a
+    :class:`PlanError` naming ``path:line``.
+    """
+    entries = []
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise PlanError(f"{path}:{number}: not a journal line: {error.msg}") from None
+                if not isinstance(entry, dict):
+                    raise PlanError(f"{path}:{number}: not a journal line: not a JSON object")
+                entries.append((number, entry))
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"{path}: cannot read the journal: {error}") from None
+    return entries
+
+
+def _patch(
+    fields: tuple[FieldChange, ...], old: dict[str, Any], new: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """RFC 6902 operations that check each field's old value and replace it whole.
+
+    Whole-value operations (not jsonpatch's element-wise diff of lists) keep each
+    field's values readable on their own, which ``reconcile undo`` relies on; the
+    ``test`` operations make the patch refuse to apply over a value that moved.
+    """
+    operations: list[dict[str, Any]] = []
+    for f in fields:
+        path = "/data/" + f.field_id.replace("~", "~0").replace("/", "~1")  # RFC 6901
+        operations.append({"op": "test", "path": path, "value": old[f.field_id]})
+        operations.append({"op": "replace", "path": path, "value": new[f.field_id]})
+    return jsonpatch.JsonPatch(operations).patch
 
 
 def _stored(change: FieldChange, value: Any) -> Any:

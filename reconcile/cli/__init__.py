@@ -20,6 +20,7 @@ from reconcile.cli.output import in_github_actions
 from reconcile.cli.plan import drift, plan
 from reconcile.cli.sandbox import sandbox
 from reconcile.cli.schema import schema
+from reconcile.cli.undo import undo
 from reconcile.cli.validate import validate
 from reconcile.cli.whoami import whoami
 from reconcile.errors import ExitStatus, ManifestError, ReconcileError
@@ -32,7 +33,7 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-for command in (plan, apply, drift, whoami, sandbox, demo, import_, validate, schema, adopt):
+for command in (plan, apply, drift, whoami, sandbox, demo, import_, validate, schema, adopt, undo):
     cli.add_command(command)
 
 

@@ -1,0 +1,59 @@
+"""``reconcile undo --journal FILE``: put back the values an apply overwrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconcile.cli.apply import _confirm, _run
+from reconcile.cli.options import connection_options, open_client, parallelism_option
+from reconcile.cli.output import progress_factory, render
+from reconcile.cli.plan import target_of
+from reconcile.errors import ExitStatus
+from reconcile.manager import Manager
+from reconcile.undo import plan_undo, read_history
+
+
+@click.command()
+@click.option(
+    "--journal",
+    "journal_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The journal written by `apply --journal FILE`.",
+)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@parallelism_option
+@connection_options
+def undo(journal_file: Path, auto_approve: bool, **params: Any) -> ExitStatus:
+    """Restore the values that the writes in a journal overwrote.
+
+    A ticket is restored only where its journal fields still hold the values apply
+    wrote; the others, and sensitive fields (journaled as digests), are reported.
+    Exits 1 when anything was not restored.
+    """
+    history = read_history(journal_file)
+    settings, client = open_client(params, write=True)
+    with client:
+        manager = Manager(
+            client,
+            parallelism=settings.parallelism,
+            target=target_of(settings),
+            progress=progress_factory(),
+        )
+        result = plan_undo(manager, history)
+        click.echo(render(result.plan, "text"), nl=False)
+        for message in result.refused:
+            click.echo(f"! {message}", err=True)
+        status = ExitStatus.ERROR if result.refused else ExitStatus.OK
+        if not result.plan.has_changes:
+            return status
+        _confirm(auto_approve, len(result.plan.changes))
+        applied = _run(
+            lambda stop, journal: manager.apply_saved(result.plan, journal=journal, stop=stop),
+            None,
+        )
+        return applied if applied != ExitStatus.OK else status
