@@ -1,0 +1,427 @@
+"""Benchmark: reconcile plan and apply against the sandbox, and the naive alternative.
+
+    .venv/bin/python bench/bench.py --tickets 10000 --latency-ms 20 --changed 0.1
+    .venv/bin/python bench/bench.py --quick          # a smoke run in a few seconds
+
+The sandbox runs in a child process (``reconcile sandbox serve``) with exactly N
+generated tickets (~20 fields each) and a fixed latency per request; ``reconcile
+plan`` and ``reconcile apply --auto-approve`` run as child processes too, so the CPU
+seconds and peak RSS shown are theirs alone (``os.wait4``). Requests by kind come
+from the sandbox's own counters. The planner's own CPU time (parse, resolve, diff,
+render) is measured in this process with ``time.process_time`` around each phase,
+with the live tickets already read, so latency plays no part in it.
+
+The alternative is the script a user would otherwise write: one ``requests`` session,
+GET each ticket, PATCH those that differ, one at a time. It runs on a sample of the
+tickets (``--sample``) and is extrapolated to N, which the output says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from reconcile.client import connect
+from reconcile.config import load_settings
+from reconcile.diff import make_plan
+from reconcile.manager import Manager
+from reconcile.manifest import load_manifests, resolve_tickets
+from reconcile.render.text import render_text
+from reconcile.sandbox import DEFAULT_REALM, DEFAULT_SECRET, DEFAULT_TENANT_ID, make_token
+from reconcile.sandbox.demo import demo_ticket_types
+
+API = "/api/v2/ticketing"
+TICKETS_PER_FILE = 100
+"""Manifest files hold this many tickets each (a tenant's manifests are many files)."""
+TARGET_FLOOR_RATIO = 1.3
+TARGET_SPEEDUP = 10.0
+TARGET_RSS_MB = 250.0
+TARGET_PLANNER_CPU = 2.0
+"""The targets of issue 6, at N = 10,000 (the planner target scales with N)."""
+
+
+@dataclass
+class Run:
+    """One child process: its exit status, wall time, CPU seconds and peak RSS."""
+
+    status: int
+    wall: float
+    cpu: float
+    rss_mb: float
+    stdout: str
+    stderr: str
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="reconcile-bench-"))
+    try:
+        return bench(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=10_000, help="tickets in the tenant (N)")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="sandbox latency (L)")
+    parser.add_argument("--changed", type=float, default=0.10, help="share of tickets changed")
+    parser.add_argument("--parallelism", type=int, default=16)
+    parser.add_argument(
+        "--sample", type=int, default=500, help="tickets the sequential script runs on"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 300 tickets, 5 ms, sample 100"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tickets, args.latency_ms, args.sample = 300, 5.0, 100
+    if args.tickets < 1 or not 0 <= args.changed <= 1 or args.parallelism < 1:
+        parser.error("need --tickets >= 1, 0 <= --changed <= 1, --parallelism >= 1")
+    return args
+
+
+def bench(args: argparse.Namespace, work: Path) -> int:
+    n, latency, par = args.tickets, args.latency_ms / 1000, args.parallelism
+    print(
+        f"reconcile bench: N={n} tickets, L={args.latency_ms:g} ms, "
+        f"{args.changed:.0%} changed, parallelism {par}",
+        flush=True,
+    )
+    seed = work / "types.json"
+    # One ticket type (Service Request) so every generated ticket holds 20 fields.
+    types = [t for t in demo_ticket_types() if t["prefix"] == "REQ"]
+    seed.write_text(json.dumps({"ticket_types": types, "tickets": []}))
+    sandbox = subprocess.Popen(
+        [*_reconcile(), "sandbox", "serve", "--seed", str(seed), "--tickets", str(n),
+         "--latency-ms", str(args.latency_ms), "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base_url = (sandbox.stdout.readline() if sandbox.stdout else "").strip()
+        if not base_url.startswith("http"):
+            print("the sandbox did not start", file=sys.stderr)
+            return 1
+        return _bench(args, work, base_url, sandbox.pid, n, latency, par)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+
+
+def _bench(
+    args: argparse.Namespace,
+    work: Path,
+    base_url: str,
+    sandbox_pid: int,
+    n: int,
+    latency: float,
+    par: int,
+) -> int:
+    token = make_token(
+        secret=DEFAULT_SECRET, tenant_id=DEFAULT_TENANT_ID, realm=DEFAULT_REALM,
+        sub="service-account-bench", roles=("ticket_admin",), teams=(), expires_in=3600,
+    )  # fmt: skip
+    env = dict(
+        os.environ,
+        RECONCILE_BASE_URL=base_url,
+        RECONCILE_TENANT_ID=DEFAULT_TENANT_ID,
+        RECONCILE_REALM=DEFAULT_REALM,
+        RECONCILE_TOKEN=token,
+    )
+    env.pop("RECONCILE_RATE_LIMIT", None)
+    admin = _Admin(base_url, token)
+    schema = admin.get("/ticket-type")["data"]
+    live = admin.all_tickets()
+    manifests = work / "manifests"
+    changed, original = write_manifests(manifests, schema, live, args.changed)
+    fields = sum(len(t["data"]) for t in live) / max(1, len(live))
+    print(
+        f"manifests: {len(live)} tickets in {len(list(manifests.iterdir()))} files, "
+        f"{fields:.1f} fields each, {changed} changed\n",
+        flush=True,
+    )
+
+    ok = True
+    planner = measure_planner(env, manifests)
+    per_10k = planner["total"] * 10_000 / n
+    ok &= per_10k < TARGET_PLANNER_CPU
+    print(
+        f"planner CPU (in-process, live tickets already read): "
+        f"parse+resolve {planner['load']:.2f} s, diff {planner['diff']:.2f} s, "
+        f"render {planner['render']:.2f} s, total {planner['total']:.2f} s "
+        f"(target < {TARGET_PLANNER_CPU * n / 10_000:.2f} s for N={n}: "
+        f"{_verdict(per_10k < TARGET_PLANNER_CPU)}); HTTP reads CPU {planner['read']:.2f} s\n",
+        flush=True,
+    )
+
+    floors = {"plan": (n + 1) * latency / par, "apply": (n + 1 + changed) * latency / par}
+    common = ["--parallelism", str(par)]
+    runs = {}
+    for name, command in (
+        ("plan", ["plan", str(manifests), *common]),
+        ("apply", ["apply", str(manifests), "--auto-approve", *common]),
+    ):
+        admin.reset_stats()
+        run = run_measured([*_reconcile(), *command], env)
+        stats = admin.stats()
+        runs[name] = run
+        expected = 2 if name == "plan" and run.status == 2 else 0
+        if run.status not in (0, expected):
+            print(f"{name} exited {run.status}:\n{run.stderr[-2000:]}", file=sys.stderr)
+            return 1
+        ok &= report(name, run, stats, floors[name], n)
+
+    admin.reset_stats()
+    check = run_measured(
+        [*_reconcile(), "plan", str(manifests), "--detailed-exitcode", *common], env
+    )
+    print(f"plan after apply: exit {check.status} (0: no changes left)\n")
+    if check.status != 0:
+        print(f"apply did not converge:\n{check.stdout[-2000:]}", file=sys.stderr)
+        return 1
+
+    sample = live[: min(args.sample, len(live))]
+    sequential = run_sequential(base_url, token, sample, original)
+    estimate = sequential * len(live) / len(sample)
+    speedup = estimate / runs["apply"].wall
+    ok &= speedup >= TARGET_SPEEDUP
+    how = "measured" if len(sample) == len(live) else f"extrapolated from {len(sample)} tickets"
+    print(
+        f"sequential GET-then-PATCH script: {sequential:.1f} s for {len(sample)} tickets, "
+        f"{estimate:.1f} s for {len(live)} ({how})\n"
+        f"reconcile apply is {speedup:.1f}x faster "
+        f"(target >= {TARGET_SPEEDUP:g}x: {_verdict(speedup >= TARGET_SPEEDUP)})\n"
+    )
+    print(f"sandbox peak RSS: {_peak_rss_mb(sandbox_pid):.0f} MB")
+    print("all targets met" if ok else "some targets missed (see above)")
+    return 0
+
+
+def report(name: str, run: Run, stats: dict[str, Any], floor: float, n: int) -> bool:
+    """Print one command's figures; True when they meet the targets."""
+    routes = stats.get("by_route", {})
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(routes.items()))
+    ratio = run.wall / floor if floor else float("nan")
+    fast = ratio <= TARGET_FLOOR_RATIO or not floor
+    small = run.rss_mb < TARGET_RSS_MB
+    print(
+        f"reconcile {name}: wall {run.wall:.2f} s, CPU {run.cpu:.2f} s, "
+        f"peak RSS {run.rss_mb:.0f} MB (target < {TARGET_RSS_MB:g}: {_verdict(small)})\n"
+        f"  requests: {stats.get('requests', 0)} ({kinds}); "
+        f"PATCHes {stats['writes']['patches']}, without etag "
+        f"{stats['writes']['patches_without_etag']}, no-op {stats['writes']['noop_patches']}\n"
+        f"  latency floor {floor:.2f} s (one GET per ticket); ratio {ratio:.2f} "
+        f"(target <= {TARGET_FLOOR_RATIO}: {_verdict(fast)})\n",
+        flush=True,
+    )
+    return fast and small
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def _reconcile() -> list[str]:
+    return [sys.executable, "-m", "reconcile"]
+
+
+_MEASURE = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": os.waitstatus_to_exitcode(status), "wall": wall,
+               "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss}, out)
+"""
+"""Runs a command and writes its wall time, CPU and peak RSS (``wait4``) as JSON.
+
+A child's peak RSS includes the memory of the process it was forked from (Linux
+keeps the high-water mark across exec), so the measured command is started from
+this small interpreter, not from the benchmark with its tickets in memory.
+"""
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> Run:
+    """Run a child to completion; its own wall time, CPU time and peak RSS."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(suffix=".json") as result,
+    ):
+        subprocess.run(
+            [sys.executable, "-c", _MEASURE, result.name, *command],
+            env=env, stdout=out, stderr=err, check=True,
+        )  # fmt: skip
+        figures = json.loads(Path(result.name).read_text())
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            status=figures["status"],
+            wall=figures["wall"],
+            cpu=figures["cpu"],
+            rss_mb=figures["rss_kb"] / 1024,  # kilobytes on Linux
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )
+
+
+def measure_planner(env: dict[str, str], manifests: Path) -> dict[str, float]:
+    """CPU seconds of each planner phase, in this process, with the network out of it."""
+    settings = load_settings({"parallelism": 16}, env=env)
+    with connect(settings, write=False, env=env) as client:
+        manager = Manager(client, parallelism=16)
+        schema = manager.schema
+        started = time.process_time()
+        declared = load_manifests([manifests])
+        desired = resolve_tickets(declared, schema)
+        loaded = time.process_time()
+        live = manager.read_live([d.id for d in desired])
+        read = time.process_time()
+        plan = make_plan(desired, live)
+        diffed = time.process_time()
+        render_text(plan, io.StringIO())
+        rendered = time.process_time()
+    times = {
+        "load": loaded - started,
+        "read": read - loaded,
+        "diff": diffed - read,
+        "render": rendered - diffed,
+    }
+    times["total"] = times["load"] + times["diff"] + times["render"]
+    return times
+
+
+def write_manifests(
+    root: Path, schema: list[dict[str, Any]], live: list[dict[str, Any]], share: float
+) -> tuple[int, dict[str, dict[str, Any]]]:
+    """One manifest entry per live ticket declaring every field it holds, by name.
+
+    Every ``round(1 / share)``-th ticket gets one text field changed. Returns how many
+    changed and, per changed ticket, the original values (what the sequential script
+    restores, so it does the same amount of work as apply did).
+    """
+    root.mkdir(parents=True)
+    names = {f["id"]: f for t in schema for f in t["fields"]}
+    step = round(1 / share) if share else 0
+    original: dict[str, dict[str, Any]] = {}
+    entries = []
+    for n, ticket in enumerate(live):
+        data = {names[k]["name"]: v for k, v in ticket["data"].items()}
+        if step and n % step == 0:
+            field = next(
+                f for f in names.values() if f["id"] in ticket["data"] and f["type"] == "text"
+            )
+            original[ticket["object_id"]] = {field["id"]: ticket["data"][field["id"]]}
+            data[field["name"]] = f"{ticket['data'][field['id']]} (bench {n})"
+        entries.append({"id": ticket["object_id"], "fields": data})
+    for start in range(0, len(entries), TICKETS_PER_FILE):
+        path = root / f"tickets-{start // TICKETS_PER_FILE:04d}.yaml"
+        chunk = {"tickets": entries[start : start + TICKETS_PER_FILE]}
+        path.write_text(
+            yaml.safe_dump(chunk, sort_keys=False, allow_unicode=True, width=10_000),
+            encoding="utf-8",
+        )
+    return len(original), original
+
+
+def run_sequential(
+    base_url: str,
+    token: str,
+    sample: list[dict[str, Any]],
+    original: dict[str, dict[str, Any]],
+) -> float:
+    """The naive script, timed: GET each ticket, PATCH the ones that differ, one by one.
+
+    Its desired state is the tickets' original values, so it rewrites the changed
+    fields of its sample back: the same reads and writes apply made.
+    """
+    desired = {t["object_id"]: {**t["data"], **original.get(t["object_id"], {})} for t in sample}
+    session = requests.Session()
+    session.headers.update(_headers(token))
+    started = time.perf_counter()
+    for object_id, want in desired.items():
+        got = session.get(f"{base_url}{API}/ticket/{object_id}", timeout=30)
+        got.raise_for_status()
+        ticket = got.json()
+        update = {k: v for k, v in want.items() if ticket["data"].get(k) != v}
+        if update:
+            sent = session.patch(
+                f"{base_url}{API}/ticket/{object_id}/update",
+                params={"type": "template", "module": "ticketing"},
+                json={"etag": ticket["etag"], "ticketUpdate": update},
+                timeout=30,
+            )
+            sent.raise_for_status()
+    elapsed = time.perf_counter() - started
+    session.close()
+    return elapsed
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "accept": "application/json",
+        "x-tenantid": DEFAULT_TENANT_ID,
+        "realmname": DEFAULT_REALM,
+    }
+
+
+class _Admin:
+    """The bench's own reads of the sandbox (set-up and counters), outside the measurements."""
+
+    def __init__(self, base_url: str, token: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers.update(_headers(token))
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.session.get(f"{self.base_url}{API}{path}", params=params, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def all_tickets(self) -> list[dict[str, Any]]:
+        tickets: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = self.get("/ticket", page=page, size=500)
+            tickets += body["data"]
+            if not body["data"] or len(tickets) >= body["total"]:
+                return tickets
+            page += 1
+
+    def stats(self) -> dict[str, Any]:
+        return self.session.get(f"{self.base_url}/_sandbox/stats", timeout=60).json()
+
+    def reset_stats(self) -> None:
+        self.session.post(f"{self.base_url}/_sandbox/reset-stats", timeout=60).raise_for_status()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
