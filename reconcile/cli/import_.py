@@ -9,7 +9,7 @@ import click
 
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory
-from reconcile.errors import ApiError, ListUnsupported
+from reconcile.errors import ApiError, ExitStatus, ListUnsupported
 from reconcile.importer import list_all, render_import, select_tickets
 from reconcile.manager import Manager
 from reconcile.plan import ticket_sort_key
@@ -43,7 +43,7 @@ def import_(
     fields: str | None,
     output: Path | None,
     **params: Any,
-) -> int:
+) -> ExitStatus:
     """Write a manifest for existing tickets: planning it shows no changes."""
     if import_all == bool(ids):
         raise click.UsageError("give ticket IDs or --all, not both")
@@ -78,4 +78,4 @@ def import_(
     else:
         output.write_text(imported.text, encoding="utf-8")
         click.echo(f"Imported {imported.tickets} ticket(s) into {output}.", err=True)
-    return 0
+    return ExitStatus.OK
