@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, time
 from typing import Any
 
 STRING_TYPES = frozenset({"text", "richtext"})
@@ -31,7 +31,8 @@ FIELD_TYPES = frozenset(
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:?\d{2})$"
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?"
+    r"(?:[Zz]|[+-](\d{2}):(\d{2}))$"
 )
 
 
@@ -120,14 +121,21 @@ def _date(field: dict[str, Any], value: Any) -> str | None:
 
 
 def _datetime(field: dict[str, Any], value: Any) -> str | None:
-    if isinstance(value, str) and _DATETIME.match(value):
-        text = value[:-1] + "+00:00" if value[-1] in "Zz" else value
-        try:
-            datetime.fromisoformat(text)
-            return None
-        except ValueError:
-            return f"{value!r} is not a valid date-time"
-    return f"expects an ISO 8601 date-time with an offset (clear with null), got {_describe(value)}"
+    match = _DATETIME.match(value) if isinstance(value, str) else None
+    if match is None:
+        return (
+            "expects an ISO 8601 date-time with an offset (clear with null), "
+            f"got {_describe(value)}"
+        )
+    day, hour, minute, second, offset_hours, offset_minutes = match.groups()
+    try:
+        date.fromisoformat(day)
+        time(int(hour), int(minute), int(second or 0))
+        if offset_hours is not None:
+            time(int(offset_hours), int(offset_minutes))
+    except ValueError:
+        return f"{value!r} is not a valid date-time"
+    return None
 
 
 def _select(field: dict[str, Any], value: Any) -> str | None:
