@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from reconcile.plan import Plan
+from reconcile.plan import Plan, RequestBudget
 from reconcile.render.json import render_json
 from reconcile.render.markdown import render_markdown
 from reconcile.render.text import render_text
@@ -28,15 +28,17 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def render(plan: Plan, fmt: str, *, drift: bool = False) -> str:
-    """The plan in one of ``FORMATS``, as a string."""
+def render(
+    plan: Plan, fmt: str, *, drift: bool = False, budget: RequestBudget | None = None
+) -> str:
+    """The plan in one of ``FORMATS``, as a string; ``budget`` shows in text and Markdown."""
     out = io.StringIO()
     if fmt == "json":
         render_json(plan, out)
     elif fmt == "markdown":
-        render_markdown(plan, out, drift=drift)
+        render_markdown(plan, out, drift=drift, budget=budget)
     else:
-        render_text(plan, out, color=use_color(), drift=drift)
+        render_text(plan, out, color=use_color(), drift=drift, budget=budget)
     return out.getvalue()
 
 

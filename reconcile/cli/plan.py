@@ -16,7 +16,7 @@ from reconcile.errors import ExitStatus, ManifestError, Problem
 from reconcile.lock import find_lock, read_lock, schema_drift
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
-from reconcile.plan import Plan, Target
+from reconcile.plan import Plan, RequestBudget, Target
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 format_option = click.option(
@@ -102,6 +102,19 @@ def make_plan(
         raise
 
 
+def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> RequestBudget | None:
+    """Under ``--rate-limit``, what applying ``plan`` takes: the reads planning made (apply
+    makes them again), one write per ticket to update, and how long that lasts at least.
+
+    None without a limit, so the usual plan output keeps ending with its summary line.
+    """
+    if not rate_limit:
+        return None
+    counts = manager.client.request_counts()
+    reads = counts["ticket_type"] + counts["get"] + counts["list"]
+    return RequestBudget(reads, len(plan.updates), rate_limit)
+
+
 @click.command()
 @paths_argument
 @format_option
@@ -130,9 +143,10 @@ def plan(
     **params: Any,
 ) -> ExitStatus:
     """Show what apply would change: live tickets against the manifests in PATHS."""
-    _, manager, _, result, sources = make_plan(params, paths, targets, shard, write=False)
+    settings, manager, _, result, sources = make_plan(params, paths, targets, shard, write=False)
     manager.client.close()
-    click.echo(render(result, fmt), nl=False)
+    budget = request_budget(manager, result, settings.rate_limit)
+    click.echo(render(result, fmt, budget=budget), nl=False)
     write_step_summary(result)
     if out is not None:
         saved = result.to_saved(sources)
