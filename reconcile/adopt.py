@@ -24,14 +24,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import (
-    DoubleQuotedScalarString,
     LiteralScalarString,
     SingleQuotedScalarString,
 )
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from reconcile.errors import ReconcileError
-from reconcile.importer import FLOW_LIST_WIDTH, scalar_style
+from reconcile.importer import FLOW_LIST_WIDTH, needs_quotes
 from reconcile.manifest import DesiredTicket, Location, parse_manifest
 from reconcile.plan import UPDATE, Plan
 from reconcile.schema import Field
@@ -154,7 +153,7 @@ def _apply(documents: list[Any], path: str, edit: _Edit) -> Adopted:
                 break
             if not isinstance(fields, CommentedMap):
                 fields = item["fields"] = CommentedMap()
-        fields[key] = _node(edit.value, field)
+        fields[key] = _node(edit.value)
         return Adopted(ticket_id, field.name, str(key), location, edit.value, from_default)
     raise AdoptError(
         f"{location}: {ticket_id} field {field.name!r}: cannot find where it is declared"
@@ -185,23 +184,16 @@ def _key_at(mapping: Any, line: int, ticket: DesiredTicket, field_id: str) -> An
     return None
 
 
-def _node(value: Any, field: Field) -> Any:
-    """``value`` as a ruamel node, quoted as the importer would write it."""
+def _node(value: Any) -> Any:
+    """``value`` as a ruamel node, quoted where a YAML 1.1 or 1.2 reader could misread it."""
     if isinstance(value, str):
-        style = scalar_style(value, field)
-        if style == "literal":
+        if "\n" in value:
             return LiteralScalarString(value)
-        if style == "single":
-            return SingleQuotedScalarString(value)
-        if style == "double":
-            return DoubleQuotedScalarString(value)
-        return value
+        return SingleQuotedScalarString(value) if needs_quotes(value) else value
     if isinstance(value, list):
-        sequence = CommentedSeq(_node(v, field) for v in value)
-        plain = all(
-            isinstance(v, str) and scalar_style(v, field, flow=True) == "plain" for v in value
-        )
-        if plain and sum(len(v) + 2 for v in value) < FLOW_LIST_WIDTH // 2:
+        sequence = CommentedSeq(_node(v) for v in value)
+        short = sum(len(str(v)) + 2 for v in value) <= FLOW_LIST_WIDTH
+        if short and all(isinstance(v, str) and "\n" not in v for v in value):
             sequence.fa.set_flow_style()
         return sequence
     return value

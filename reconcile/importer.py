@@ -1,12 +1,10 @@
 """Import: live tickets into a manifest that plans with no changes against the same tenant.
 
-:func:`render_import` is pure (live tickets + schema → YAML text). The emitter is
-written here rather than delegated to a YAML library because the output must read
-back *exactly* under the project's loader (YAML 1.2 core scalars) and also stay
-unambiguous for YAML 1.1 tools: a text value ``no``, ``2026-12-24``, ``1e3`` or
-``null`` is quoted, while a date field's ``2026-12-24`` stays plain, as a person
-would write it. Multi-line text is written as a literal block scalar where that
-reads back unchanged, else double-quoted with escapes.
+:func:`render_import` is pure (live tickets + schema → YAML text). PyYAML emits the
+text; :class:`ManifestDumper` makes it quote every string that a YAML 1.1 or 1.2
+reader would take for something else (``no``, ``2026-12-24``, ``1e3``, ``null``),
+so the output reads back *exactly* under the manifest loader and stays unambiguous
+for other tools. Multi-line text is written as a literal block where PyYAML can.
 
 Which fields are imported: every field present in the ticket's live ``data`` (a
 present-but-empty value is written as the field's empty form). With ``fields``, only
@@ -19,7 +17,6 @@ make the manifest invalid.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,27 +26,16 @@ import yaml
 
 from reconcile.client import TicketingClient
 from reconcile.errors import ReconcileError
-from reconcile.manifest import _resolve_plain
 from reconcile.plan import ticket_sort_key
 from reconcile.schema import Field, Schema, TicketType, is_empty
 from reconcile.ticket import LiveTicket, display_id_prefix
 
 HEADER = "# Imported by `reconcile import`: live values of the fields listed, by field name.\n"
-FLOW_LIST_WIDTH = 80
-"""A list of plain strings is written inline (``[a, b]``) when that line stays this short."""
+FLOW_LIST_WIDTH = 60
+"""A list of one-line strings is written inline when its items take at most this many characters."""
 
-_INDENT = "  "
-# Characters YAML allows unescaped in a stream (the YAML 1.2 printable set), minus the
-# ones that are line breaks in YAML 1.1 (NEL, LS, PS) and the BOM.
-_UNPRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-    "\U00010000-\U0010ffff]"
-)
-_PLAIN_FIRST = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`]")
-_FLOW_SPECIAL = re.compile(r"[,\[\]{}]")
-_RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
-_TIMESTAMP_TYPES = frozenset({"date", "datetime"})
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class ImportFailed(ReconcileError):
@@ -74,7 +60,7 @@ def render_import(
     every imported ticket's type.
     """
     notes: list[str] = []
-    blocks: list[str] = []
+    entries: list[dict[str, Any]] = []
     ordered = sorted(tickets, key=lambda t: ticket_sort_key(t.object_id))
     for ticket in ordered:
         ticket_type = schema.type_for(ticket.object_id)
@@ -85,8 +71,8 @@ def render_import(
                 f"{display_id_prefix(ticket.object_id)!r} (known prefixes: {known})"
             )
         chosen = _chosen_fields(ticket_type, ticket, fields)
-        blocks.append(_ticket_block(ticket, ticket_type, chosen, notes))
-    body = "tickets:\n" + "".join(blocks) if blocks else "tickets: []\n"
+        entries.append(_ticket_entry(ticket, ticket_type, chosen, notes))
+    body = dump_yaml({"tickets": entries})
     return Imported(text=HEADER + body, tickets=len(ordered), notes=tuple(notes))
 
 
@@ -126,10 +112,10 @@ def list_all(
 
 def _chosen_fields(
     ticket_type: TicketType, ticket: LiveTicket, names: Sequence[str]
-) -> list[tuple[Field, bool]]:
-    """(field, named) pairs in schema order; ``named`` when asked for by ``--fields``."""
+) -> list[Field]:
+    """The fields to import, in schema order: those named, else those present live."""
     if not names:
-        return [(f, False) for f in ticket_type.fields if f.id in ticket.data]
+        return [f for f in ticket_type.fields if f.id in ticket.data]
     wanted: dict[str, Field] = {}
     for name in names:
         found = ticket_type.resolve(name)
@@ -141,18 +127,17 @@ def _chosen_fields(
                 f"({ticket_type.prefix}){suggestion}"
             )
         wanted[found.id] = found
-    return [(f, True) for f in ticket_type.fields if f.id in wanted]
+    return [f for f in ticket_type.fields if f.id in wanted]
 
 
-def _ticket_block(
+def _ticket_entry(
     ticket: LiveTicket,
     ticket_type: TicketType,
-    chosen: list[tuple[Field, bool]],
+    chosen: list[Field],
     notes: list[str],
-) -> str:
-    lines = [f"  - id: {ticket.object_id}\n"]
-    entries: list[str] = []
-    for field, _named in chosen:
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in chosen:
         value = ticket.data.get(field.id, field.empty)
         if is_empty(value) and field.required:
             notes.append(
@@ -163,11 +148,11 @@ def _ticket_block(
         if reason is not None:
             notes.append(f"{ticket.object_id} field {field.name!r}: {reason}; not imported")
             continue
-        entries.append(_entry(_key_for(ticket_type, field), field.canonical(value), field, 3))
-    if entries:
-        lines.append("    fields:\n")
-        lines += entries
-    return "".join(lines)
+        value = field.canonical(value)
+        if field.type in ("date", "datetime") and _plain_timestamp(value):
+            value = DateText(value)
+        values[_key_for(ticket_type, field)] = value
+    return {"id": ticket.object_id, "fields": values} if values else {"id": ticket.object_id}
 
 
 def _key_for(ticket_type: TicketType, field: Field) -> str:
@@ -178,174 +163,96 @@ def _key_for(ticket_type: TicketType, field: Field) -> str:
 # --------------------------------------------------------------------------- emitting
 
 
-def yaml_entry(key: str, value: Any, field: Field | None = None, depth: int = 0) -> str:
-    """``key: value`` as YAML lines at ``depth`` levels of indentation (two spaces each)."""
-    return _entry(key, value, field, depth)
+class ManifestResolver(yaml.resolver.Resolver):
+    """PyYAML's YAML 1.1 resolvers plus the YAML 1.2 core forms they lack.
 
-
-def scalar_style(value: str, field: Field | None = None, flow: bool = False) -> str:
-    """How a string is best written: ``plain``, ``single``, ``double`` or ``literal``.
-
-    ``literal`` only when the string has a line break and reads back exactly as a
-    block scalar; ``plain`` only when every YAML 1.1 and 1.2 reader takes it as this
-    string (a date or datetime field's value may stay plain: the manifest format
-    reads ``2026-12-24`` for a date field as that date's string).
+    PyYAML's emitter quotes a string when a resolver would read its plain form as
+    something else: ``no``, ``on``, ``null``, ``2026-12-24`` (YAML 1.1). Manifests are
+    read as YAML 1.2 core, which also reads ``1e3`` as a float and ``0o17`` as an
+    int, so those are added: output is unambiguous for readers of either version.
     """
-    if "\n" in value:
-        return "literal" if _literal_ok(value) else "double"
-    if _UNPRINTABLE.search(value) or "\t" in value or "\r" in value:
-        return "double"
-    if _plain_ok(value, field, flow):
-        return "plain"
-    return "single"
 
 
-def scalar(value: str, field: Field | None = None, flow: bool = False) -> str:
-    """A one-line YAML scalar for ``value`` (never a block scalar)."""
-    style = scalar_style(value, field, flow)
-    if style == "plain":
-        return value
-    if style == "single":
-        return "'" + value.replace("'", "''") + "'"
-    return _double(value)
+ManifestResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+ManifestResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^0o[0-7]+$"), ["0"])
+_RESOLVER = ManifestResolver()
 
 
-def _entry(key: str, value: Any, field: Field | None, depth: int) -> str:
-    pad = _INDENT * depth
-    head = f"{pad}{scalar(key)}:"
-    if isinstance(value, str) and scalar_style(value, field) == "literal":
-        return head + " " + _literal(value, pad + _INDENT)
-    if isinstance(value, list) and value:
-        inline = _flow_list(value, field)
-        if inline is not None and len(head) + 1 + len(inline) <= FLOW_LIST_WIDTH:
-            return f"{head} {inline}\n"
-        return head + "\n" + "".join(_item(v, field, depth + 1) for v in value)
-    if isinstance(value, dict) and value:
-        return head + "\n" + "".join(_entry(str(k), v, None, depth + 1) for k, v in value.items())
-    return f"{head} {_inline(value, field)}\n"
+class ManifestDumper(yaml.SafeDumper, ManifestResolver):
+    """PyYAML's safe emitter with :class:`ManifestResolver`'s quoting rules."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Indent sequences under their key, as people write them.
+        super().increase_indent(flow, False)
 
 
-def _item(value: Any, field: Field | None, depth: int) -> str:
-    pad = _INDENT * depth
-    if isinstance(value, str) and scalar_style(value, field) == "literal":
-        return f"{pad}- " + _literal(value, pad + _INDENT)
-    if isinstance(value, (list, dict)) and value:
-        nested = (
-            "".join(_item(v, None, depth + 1) for v in value)
-            if isinstance(value, list)
-            else "".join(_entry(str(k), v, None, depth + 1) for k, v in value.items())
-        )
-        return f"{pad}-\n{nested}"
-    return f"{pad}- {_inline(value, field)}\n"
+def _represent_str(dumper: ManifestDumper, value: str) -> yaml.ScalarNode:
+    # Multi-line text as a literal block where PyYAML can (it falls back to quotes).
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar(_STR_TAG, value, style=style)
 
 
-def _inline(value: Any, field: Field | None) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        return repr(value)
-    if isinstance(value, str):
-        return scalar(value, field)
-    if value == [] or value == {}:
-        return "[]" if isinstance(value, list) else "{}"
-    raise TypeError(f"cannot write a {type(value).__name__} as YAML")
+ManifestDumper.add_representer(str, _represent_str)
 
 
-def _flow_list(values: list[Any], field: Field | None) -> str | None:
-    """``[a, b]`` when every item is a plain-safe string in flow context, else None."""
-    items = []
-    for value in values:
-        if not isinstance(value, str) or scalar_style(value, field, flow=True) != "plain":
-            return None
-        items.append(value)
-    return "[" + ", ".join(items) + "]"
+def _represent_list(dumper: ManifestDumper, value: list[Any]) -> yaml.SequenceNode:
+    # Short lists of one-line strings inline (``[freeze, q4]``), others one item a line.
+    short = sum(len(str(v)) + 2 for v in value) <= FLOW_LIST_WIDTH
+    inline = short and all(isinstance(v, str) and "\n" not in v for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=inline)
 
 
-def _plain_ok(value: str, field: Field | None, flow: bool) -> bool:
-    if not value or value != value.strip() or not _PLAIN_FIRST.match(value[0]):
-        return False
-    if ": " in value or " #" in value or value.endswith(":"):
-        return False
-    if flow and _FLOW_SPECIAL.search(value):
-        return False
-    if value in ("---", "..."):
-        return False
-    resolved = _resolve_plain(value)
-    if not isinstance(resolved, str) or resolved != value:
-        return False
-    tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
-    if tag == _STR_TAG:
-        return True
-    # YAML 1.1 would read a timestamp; the manifest format reads it as the field's string.
-    return field is not None and field.type in _TIMESTAMP_TYPES and tag.endswith(":timestamp")
+ManifestDumper.add_representer(list, _represent_list)
 
 
-def _literal_ok(value: str) -> bool:
-    if _UNPRINTABLE.search(value) or "\r" in value:
-        return False
-    if value.endswith("\n\n") or not value.strip():
-        return False
-    lines = value.split("\n")
-    first = next(line for line in lines if line.strip())
-    if first[0] in " \t":
-        return False
-    # Trailing blanks and blank-but-spaced lines read back differently (or get stripped).
-    return not any(line != line.rstrip(" \t") for line in lines)
+class DateText(str):
+    """A ``date`` or ``datetime`` field's value: written plain (``2026-12-24``), as people do.
+
+    Tagged as a YAML timestamp, the emitter sees that the plain form reads back as
+    that tag and leaves it unquoted; the manifest loader (YAML 1.2 core) reads it as
+    the same string, which is what the field's type expects.
+    """
 
 
-def _literal(value: str, pad: str) -> str:
-    indicator = "|" if value.endswith("\n") else "|-"
-    lines = value[:-1].split("\n") if value.endswith("\n") else value.split("\n")
-    return indicator + "\n" + "".join(f"{pad}{line}\n" if line else "\n" for line in lines)
+ManifestDumper.add_representer(
+    DateText, lambda dumper, value: dumper.represent_scalar(_TIMESTAMP_TAG, str(value))
+)
 
 
-_ESCAPES = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "\n": "\\n",
-    "\t": "\\t",
-    "\r": "\\r",
-    "\x00": "\\0",
-    "\x85": "\\N",
-    "\u2028": "\\L",
-    "\u2029": "\\P",
-}
+def dump_yaml(data: Any) -> str:
+    """``data`` as manifest YAML that reads back exactly under the manifest loader."""
+    return yaml.dump(
+        data,
+        Dumper=ManifestDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1_000_000,  # never wrap: one changed word must not re-flow a paragraph in review
+    )
 
 
-def _double(value: str) -> str:
-    out = []
-    for char in value:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif _UNPRINTABLE.match(char):
-            code = ord(char)
-            out.append(
-                f"\\x{code:02x}"
-                if code <= 0xFF
-                else f"\\u{code:04x}"
-                if code <= 0xFFFF
-                else f"\\U{code:08x}"
-            )
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+def _plain_timestamp(value: Any) -> bool:
+    return isinstance(value, str) and (
+        _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _TIMESTAMP_TAG
+    )
+
+
+def needs_quotes(value: str) -> bool:
+    """True when the plain form of ``value`` would not read back as that string."""
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG
 
 
 __all__ = [
     "ImportFailed",
     "Imported",
+    "ManifestDumper",
+    "dump_yaml",
     "list_all",
+    "needs_quotes",
     "render_import",
-    "scalar",
-    "scalar_style",
     "select_tickets",
-    "yaml_entry",
 ]
