@@ -22,7 +22,6 @@ def race_rounds(sandbox: Any, object_id: str = "REQ-0509") -> None:
     url = f"{ticket_url}/update?type=template&module=ticketing"
     headers = sandbox.headers()
     sessions = [requests.Session() for _ in range(WRITERS)]
-    won_values = []
     try:
         with ThreadPoolExecutor(WRITERS) as pool:
             for round_number in range(ROUNDS):
@@ -60,7 +59,6 @@ def race_rounds(sandbox: Any, object_id: str = "REQ-0509") -> None:
                 assert (
                     ticket["data"][DESCRIPTION_FIELD_ID] == value
                 )  # the winner's write is the one kept
-                won_values.append(value)
     finally:
         for session in sessions:
             session.close()
