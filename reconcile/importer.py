@@ -190,9 +190,17 @@ class ManifestDumper(yaml.SafeDumper, ManifestResolver):
         super().increase_indent(flow, False)
 
 
+_YAML11_BREAKS = frozenset("\x85\u2028\u2029")
+"""Line breaks to YAML 1.1 readers (PyYAML's included) that PyYAML writes raw outside escapes."""
+
+
 def _represent_str(dumper: ManifestDumper, value: str) -> yaml.ScalarNode:
-    # Multi-line text as a literal block where PyYAML can (it falls back to quotes).
-    style = "|" if "\n" in value else None
+    if _YAML11_BREAKS.intersection(value):
+        style = '"'  # escaped there as \N, \L, \P
+    elif "\n" in value:
+        style = "|"  # a literal block where PyYAML can; it falls back to quotes itself
+    else:
+        style = None
     return dumper.represent_scalar(_STR_TAG, value, style=style)
 
 
