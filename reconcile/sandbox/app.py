@@ -32,6 +32,7 @@ Order of checks on the API routes (``/api/v2/ticketing/...``); the first that fa
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -40,6 +41,7 @@ from collections.abc import Callable, Iterable
 from importlib.resources import files
 from typing import Any
 
+import yaml
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
@@ -545,8 +547,13 @@ class SandboxApp:
         return respond({"reset": True})
 
     def get_openapi(self, request: SandboxRequest) -> Response:
-        try:
-            document = files("reconcile.sandbox").joinpath("openapi.json").read_bytes()
-        except FileNotFoundError:
-            raise error(404, "NOT_FOUND", "No OpenAPI document in this build") from None
-        return Response(document, 200, mimetype="application/json")
+        return Response(openapi_json(), 200, mimetype="application/json")
+
+
+@functools.cache
+def openapi_json() -> bytes:
+    """The OpenAPI 3 document of the API (``openapi.yaml`` beside this module), as JSON."""
+    document = yaml.safe_load(
+        files("reconcile.sandbox").joinpath("openapi.yaml").read_text("utf-8")
+    )
+    return json.dumps(document, indent=2).encode()

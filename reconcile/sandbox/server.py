@@ -121,15 +121,20 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
 
     def _drain(self, environ: dict[str, Any]) -> None:
+        """Read what the application left of the body, so the next request can follow."""
         stream = environ["wsgi.input"]
         if isinstance(stream, LimitedStream):
-            if stream.limit - stream._pos > MAX_BODY_BYTES:
+            if stream.limit - stream._pos > _DRAIN_LIMIT:
                 self.close_connection = True
             else:
                 stream.exhaust()
         elif environ.get("wsgi.input_terminated"):
-            while stream.read(65536):
-                pass
+            drained = 0
+            while chunk := stream.read(65536):
+                drained += len(chunk)
+                if drained > _DRAIN_LIMIT:
+                    self.close_connection = True
+                    return
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.server.verbose:
@@ -145,7 +150,7 @@ class _Handler(WSGIRequestHandler):
 
 
 class _Server:
-    """Attributes mixed into Werkzeug's server at start (see :func:`_serve`)."""
+    """Attributes that ``Sandbox.start`` sets on Werkzeug's server (for type checking)."""
 
     app: Any
     verbose: bool

@@ -170,11 +170,14 @@ class Store:
 
     def page(self, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
         """One page (from 1) of tickets ordered by prefix, then display number; and the total."""
+        offset = (page - 1) * size
         with self._lock:
             total = self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
+            if offset >= total:  # also keeps huge page numbers away from SQLite's integers
+                return [], total
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM tickets ORDER BY prefix, number LIMIT ? OFFSET ?",
-                (size, (page - 1) * size),
+                (size, offset),
             ).fetchall()
         return [_ticket(r) for r in rows], total
 
