@@ -14,6 +14,9 @@ with the live tickets already read, so latency plays no part in it.
 The alternative is the script a user would otherwise write: one ``requests`` session,
 GET each ticket, PATCH those that differ, one at a time. It runs on a sample of the
 tickets (``--sample``) and is extrapolated to N, which the output says.
+
+Exit status: 0 when every run succeeded and apply converged (whether or not the
+timing targets were met: the output says), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -156,11 +160,13 @@ def _bench(
     )
 
     ok = True
-    planner = measure_planner(env, manifests)
+    # In a fresh process: this one holds the tickets, and its heap would slow the collector.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        planner = pool.apply(measure_planner, (env, manifests))
     per_10k = planner["total"] * 10_000 / n
     ok &= per_10k < TARGET_PLANNER_CPU
     print(
-        f"planner CPU (in-process, live tickets already read): "
+        f"planner CPU (own process, live tickets already read): "
         f"parse+resolve {planner['load']:.2f} s, diff {planner['diff']:.2f} s, "
         f"render {planner['render']:.2f} s, total {planner['total']:.2f} s "
         f"(target < {TARGET_PLANNER_CPU * n / 10_000:.2f} s for N={n}: "
@@ -207,6 +213,8 @@ def _bench(
         f"(target >= {TARGET_SPEEDUP:g}x: {_verdict(speedup >= TARGET_SPEEDUP)})\n"
     )
     print(f"sandbox peak RSS: {_peak_rss_mb(sandbox_pid):.0f} MB")
+    if n < 10_000:
+        print("(the targets are set for N = 10,000; a smaller N pays more for process start)")
     print("all targets met" if ok else "some targets missed (see above)")
     return 0
 

@@ -1,0 +1,32 @@
+"""``bench/bench.py --quick``: the benchmark runs end to end and prints its figures.
+
+Timing targets are not asserted here (benchmarks are not tests); that the runs
+succeed, converge and count their requests is.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "bench" / "bench.py"
+
+
+def test_quick_bench_runs_and_reports_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "manifests: 300 tickets in 3 files, 20.0 fields each, 30 changed" in out
+    assert re.search(r"planner CPU .* parse\+resolve [0-9.]+ s, diff [0-9.]+ s", out)
+    for command in ("plan", "apply"):
+        figures = rf"reconcile {command}: wall [0-9.]+ s, CPU [0-9.]+ s, peak RSS \d+ MB"
+        assert re.search(figures, out)
+    assert "requests: 2 (list 1, ticket_type 1); PATCHes 0, without etag 0, no-op 0" in out
+    assert "requests: 32 (list 1, ticket_type 1, update 30); PATCHes 30, without etag 0" in out
+    assert "plan after apply: exit 0" in out
+    assert re.search(r"extrapolated from 100 tickets\)\nreconcile apply is [0-9.]+x faster", out)
