@@ -82,10 +82,9 @@ class TokenError(Exception):
 class Identity:
     """What a request's token says about its caller."""
 
-    __slots__ = ("claims", "exp", "name", "roles", "scopes", "teams", "tenant_id")
+    __slots__ = ("exp", "name", "roles", "scopes", "teams", "tenant_id")
 
     def __init__(self, claims: dict[str, Any]) -> None:
-        self.claims = claims
         self.exp = claims["exp"]
         self.tenant_id = claims.get("tenant_id")
         scope = claims.get("scope")

@@ -92,7 +92,6 @@ class Store:
         rows = self._conn.execute("SELECT body FROM ticket_types ORDER BY position").fetchall()
         self.types: list[dict[str, Any]] = [json.loads(body) for (body,) in rows]
         self.types_by_id = {t["id"]: t for t in self.types}
-        self.types_by_prefix = {t["prefix"]: t for t in self.types}
         self.fields_by_type = {
             t["id"]: {f["id"]: f for f in t.get("fields", [])} for t in self.types
         }
@@ -184,11 +183,6 @@ class Store:
     def count(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
-
-    def etags(self) -> dict[str, str]:
-        """Every ticket's etag by display ID (for tests and checks)."""
-        with self._lock:
-            return dict(self._conn.execute("SELECT object_id, etag FROM tickets").fetchall())
 
     # ------------------------------------------------------------------ writes
 
