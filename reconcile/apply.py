@@ -154,6 +154,9 @@ class _TicketWriter:
                     return self._failed(change, etag, stale)
                 if outcome is not None:
                     return outcome
+                if self.stop.is_set():  # interrupted: resolve the outcome, send nothing new
+                    message = "not written: the run was interrupted before the change was re-sent"
+                    return TicketOutcome(planned.id, SKIPPED, message, etag, live.etag)
                 change, etag = next_change, live.etag
                 continue
             except ApiError as error:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from typing import Any
 import pytest
 import requests
 
+from reconcile.auth import StaticToken
+from reconcile.client import TicketingClient
+from reconcile.config import Settings
+from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
 API = "/api/v2/ticketing"
@@ -110,3 +115,51 @@ def test_signal_mid_apply_finishes_in_flight_writes_and_a_rerun_converges(
     assert f"Apply: {len(tickets) - len(writes)} updated, 0 failed" in rerun.stdout
     check = reconcile("plan", "m.yaml", "--detailed-exitcode", env=env, cwd=tmp_path)
     assert check.returncode == 0, check.stdout
+
+
+def test_an_interrupted_run_resolves_a_lost_race_but_sends_nothing_new(
+    sandbox, tmp_path: Path
+) -> None:
+    """The stop comes while a PATCH is in flight and that PATCH loses a race: the ticket
+    is re-read (its outcome resolved) but not re-sent, and is reported as not written."""
+    stop = threading.Event()
+
+    class StopDuringWrite(TicketingClient):
+        def update_ticket(self, object_id: str, etag: str, ticket_update: dict[str, Any]) -> str:
+            stop.set()  # the signal arrives while this write is in flight
+            return super().update_ticket(object_id, etag, ticket_update)
+
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    token = StaticToken(sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=()))
+    with StopDuringWrite(settings, token) as client:
+        manager = Manager(client, parallelism=1)
+        manifest = tmp_path / "m.yaml"
+        manifest.write_text("tickets:\n  - id: REQ-0509\n    fields:\n      priority: Critical\n")
+        desired = manager.load([manifest])
+        plan = manager.plan(desired)
+        _edit_summary(sandbox, "REQ-0509")  # the planned etag is now stale
+        sandbox.reset_stats()
+        report = manager.apply(plan, desired, stop=stop)
+    (outcome,) = report.outcomes
+    assert outcome.status == "skipped"
+    assert outcome.message == "not written: the run was interrupted before the change was re-sent"
+    assert sandbox.stats()["writes"]["patches"] == 1
+    assert sandbox.stats()["writes"]["etag_mismatches"] == 1
+    assert sandbox.stats()["by_route"]["get"] == 1
+
+
+def _edit_summary(sandbox: Sandbox, object_id: str) -> None:
+    url = f"{sandbox.base_url}{API}/ticket/{object_id}"
+    etag = requests.get(url, headers=sandbox.headers(), timeout=10).json()["etag"]
+    types = requests.get(f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers()).json()
+    summary = next(
+        f["id"] for t in types["data"] if t["prefix"] == "REQ" for f in t["fields"]
+        if f["name"] == "summary"
+    )  # fmt: skip
+    response = requests.patch(
+        f"{url}/update?type=template&module=ticketing",
+        headers=sandbox.headers(sandbox.token(sub="jdoe", roles=["ticket_admin"], teams=[])),
+        json={"etag": etag, "ticketUpdate": {summary: "Edited meanwhile"}},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
