@@ -25,6 +25,7 @@ import gc
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ _YAML = "tag:yaml.org,2002:"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where something was declared: a path as given and a 1-based line."""
 
@@ -71,7 +72,7 @@ class Location:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeclaredField:
     """One ``key: value`` of a ticket's fields, as written.
 
@@ -763,6 +764,7 @@ class _Reader:
             if key == "<<":
                 self.error(line, _NO_MERGE_KEYS)
             elif key is not None:
+                key = sys.intern(key)  # thousands of tickets repeat the same few keys
                 declared.append(
                     DeclaredField(key, value.plain(), Location(self.path, line), default)
                 )
