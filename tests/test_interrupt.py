@@ -27,6 +27,8 @@ from reconcile.config import Settings
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
+from sandbox_api import edit_by_hand, field_ids
+
 API = "/api/v2/ticketing"
 LATENCY_MS = 100
 PARALLELISM = 4
@@ -149,17 +151,4 @@ def test_an_interrupted_run_resolves_a_lost_race_but_sends_nothing_new(
 
 
 def _edit_summary(sandbox: Sandbox, object_id: str) -> None:
-    url = f"{sandbox.base_url}{API}/ticket/{object_id}"
-    etag = requests.get(url, headers=sandbox.headers(), timeout=10).json()["etag"]
-    types = requests.get(f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers()).json()
-    summary = next(
-        f["id"] for t in types["data"] if t["prefix"] == "REQ" for f in t["fields"]
-        if f["name"] == "summary"
-    )  # fmt: skip
-    response = requests.patch(
-        f"{url}/update?type=template&module=ticketing",
-        headers=sandbox.headers(sandbox.token(sub="jdoe", roles=["ticket_admin"], teams=[])),
-        json={"etag": etag, "ticketUpdate": {summary: "Edited meanwhile"}},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
+    edit_by_hand(sandbox, object_id, {field_ids(sandbox)["summary"]: "Edited meanwhile"})

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import requests
 
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.manager import Manager
-from reconcile.sandbox import Sandbox
 
-API = "/api/v2/ticketing"
+from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
 
 MANIFEST = """\
 tickets:
@@ -37,38 +33,6 @@ tickets:
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def live(sandbox: Sandbox, object_id: str) -> dict[str, Any]:
-    response = requests.get(
-        f"{sandbox.base_url}{API}/ticket/{object_id}", headers=sandbox.headers()
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def field_ids(sandbox: Sandbox, prefix: str) -> dict[str, str]:
-    types = requests.get(f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers()).json()
-    ticket_type = next(t for t in types["data"] if t["prefix"] == prefix)
-    return {f["name"]: f["id"] for f in ticket_type["fields"]}
-
-
-def edit_by_hand(
-    sandbox: Sandbox, object_id: str, values: dict[str, Any], who: str = "jdoe"
-) -> None:
-    """Another user's write, through the API as the web UI would."""
-    token = sandbox.token(sub=who, roles=["ticket_admin"], teams=[])
-    current = live(sandbox, object_id)
-    response = requests.patch(
-        f"{sandbox.base_url}{API}/ticket/{object_id}/update?type=template&module=ticketing",
-        headers=sandbox.headers(token),
-        json={"etag": current["etag"], "ticketUpdate": values},
-    )
-    assert response.status_code == 200, response.text
-
-
-def patches(sandbox: Sandbox) -> dict[str, int]:
-    return sandbox.stats()["writes"]["patches_by_ticket"]
 
 
 def test_plan_shows_exactly_the_differing_fields(cli, sandbox):
@@ -101,7 +65,7 @@ def test_apply_sends_one_minimal_patch_per_differing_ticket_then_nothing(cli, sa
     write(Path("m.yaml"), MANIFEST)
     result = cli("apply", "m.yaml", "--auto-approve")
     assert "Apply: 2 updated, 0 failed, 1 unchanged." in result.stdout
-    assert patches(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
+    assert patches_by_ticket(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
     ids = field_ids(sandbox, "REQ")
     sent = {entry["object_id"]: entry["fields"] for entry in sandbox.stats()["writes"]["log"]}
     assert sent == {"REQ-0501": [ids["priority"]], "REQ-0509": [ids["priority"]]}
@@ -204,7 +168,7 @@ def test_permission_failure_on_one_ticket_leaves_the_others_applied(cli, sandbox
     assert "401 USER_PERMISSION_FAILURE" in result.stderr
     assert "You do not have the permission to update the ticket" in result.stderr
     assert "Apply: 2 updated, 1 failed, 1 unchanged." in result.stdout
-    assert patches(sandbox)["REQ-0509"] == 1
+    assert patches_by_ticket(sandbox)["REQ-0509"] == 1
 
 
 def test_max_changes_refuses_to_write_anything(cli, sandbox):
@@ -220,7 +184,7 @@ def test_protected_field_needs_allow_protected(cli, sandbox):
     assert "--allow-protected" in result.stderr
     assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
     cli("apply", "m.yaml", "--auto-approve", "--allow-protected")
-    assert patches(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
+    assert patches_by_ticket(sandbox) == {"REQ-0501": 1, "REQ-0509": 1}
 
 
 def test_apply_without_a_terminal_refuses_without_auto_approve(cli, sandbox):

@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.manager import Manager
-from reconcile.sandbox import Sandbox
 from reconcile.undo import plan_undo, read_history
 
-API = "/api/v2/ticketing"
+from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
 
 MANIFEST = """\
 tickets:
@@ -36,39 +34,10 @@ tickets:
 """
 
 
-def live(sandbox: Sandbox, object_id: str) -> dict[str, Any]:
-    response = requests.get(
-        f"{sandbox.base_url}{API}/ticket/{object_id}", headers=sandbox.headers()
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def ids(sandbox: Sandbox) -> dict[str, str]:
-    types = requests.get(f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers()).json()
-    req = next(t for t in types["data"] if t["prefix"] == "REQ")
-    return {f["name"]: f["id"] for f in req["fields"]}
-
-
-def edit_by_hand(sandbox: Sandbox, object_id: str, values: dict[str, Any]) -> None:
-    token = sandbox.token(sub="jdoe", roles=["ticket_admin"], teams=[])
-    current = live(sandbox, object_id)
-    response = requests.patch(
-        f"{sandbox.base_url}{API}/ticket/{object_id}/update?type=template&module=ticketing",
-        headers=sandbox.headers(token),
-        json={"etag": current["etag"], "ticketUpdate": values},
-    )
-    assert response.status_code == 200, response.text
-
-
 def set_values(data: dict[str, Any]) -> dict[str, Any]:
     """The data without empty values: a key missing from live data is its field's empty
     form, and the API can only set a field to that form, not remove the key."""
     return {k: v for k, v in data.items() if v not in ("", None, [])}
-
-
-def patched(sandbox: Sandbox) -> dict[str, int]:
-    return sandbox.stats()["writes"]["patches_by_ticket"]
 
 
 @pytest.fixture
@@ -87,24 +56,24 @@ def test_undo_restores_every_overwritten_value_then_has_nothing_left(cli, sandbo
     assert "Apply: 2 updated, 0 failed" in result.stdout
     for object_id, data in applied.items():
         assert set_values(live(sandbox, object_id)["data"]) == set_values(data)
-    assert patched(sandbox) == {"REQ-0509": 1, "REQ-0501": 1}
+    assert patches_by_ticket(sandbox) == {"REQ-0509": 1, "REQ-0501": 1}
     assert sandbox.stats()["writes"]["patches_without_etag"] == 0
 
     sandbox.reset_stats()
     again = cli("undo", "--journal", "journal.jsonl", "--auto-approve")
     assert "No changes." in again.stdout
-    assert patched(sandbox) == {}
+    assert patches_by_ticket(sandbox) == {}
 
 
 def test_a_field_first_brought_under_management_goes_back_to_empty(cli, sandbox, applied):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     assert fields["tags"] not in applied["REQ-0509"]  # the demo data holds no tags here
     cli("undo", "--journal", "journal.jsonl", "--auto-approve")
     assert live(sandbox, "REQ-0509")["data"][fields["tags"]] == []
 
 
 def test_a_ticket_changed_since_is_reported_and_the_others_restored(cli, sandbox, applied):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     edit_by_hand(sandbox, "REQ-0509", {fields["priority"]: "Medium"})
     sandbox.reset_stats()
     result = cli("undo", "--journal", "journal.jsonl", "--auto-approve", expect=1)
@@ -112,7 +81,7 @@ def test_a_ticket_changed_since_is_reported_and_the_others_restored(cli, sandbox
         "! REQ-0509: not restored: priority changed since the apply (another writer); "
         "review the ticket by hand" in result.stderr
     )
-    assert patched(sandbox) == {"REQ-0501": 1}
+    assert patches_by_ticket(sandbox) == {"REQ-0501": 1}
     assert set_values(live(sandbox, "REQ-0501")["data"]) == set_values(applied["REQ-0501"])
     data = live(sandbox, "REQ-0509")["data"]
     assert data[fields["priority"]] == "Medium"
@@ -120,7 +89,7 @@ def test_a_ticket_changed_since_is_reported_and_the_others_restored(cli, sandbox
 
 
 def test_another_writers_change_to_other_fields_survives_the_undo(cli, sandbox, applied):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     edit_by_hand(sandbox, "REQ-0509", {fields["summary"]: "Edited after the apply"})
     cli("undo", "--journal", "journal.jsonl", "--auto-approve")
     data = live(sandbox, "REQ-0509")["data"]
@@ -133,7 +102,7 @@ def test_a_write_racing_the_undo_is_not_overwritten(sandbox, applied, reconcile_
     """Between the undo's read and its PATCH, another writer changes a journaled field:
     the etag guard makes the PATCH fail, the re-read shows the field moved, and the
     ticket is reported stale instead of being written."""
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
     token = StaticToken(str(reconcile_env["RECONCILE_TOKEN"]), "test")
     with TicketingClient(settings, token) as client:
@@ -150,7 +119,7 @@ def test_a_write_racing_the_undo_is_not_overwritten(sandbox, applied, reconcile_
 
 
 def test_sensitive_fields_are_reported_not_restored(cli, sandbox):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     before = live(sandbox, "REQ-0509")["data"]
     Path("m.yaml").write_text(
         "tickets:\n  - id: REQ-0509\n    fields:\n      location: Secret room\n"
@@ -170,11 +139,11 @@ def test_undo_asks_first_and_refuses_without_a_terminal(cli, sandbox, applied):
     result = cli("undo", "--journal", "journal.jsonl", expect=1)
     assert "Plan: 2 to update" in result.stdout
     assert "refusing to apply without confirmation" in result.stderr
-    assert patched(sandbox) == {}
+    assert patches_by_ticket(sandbox) == {}
 
 
 def test_journal_records_whole_field_values_with_test_operations(sandbox, applied):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     entries = [json.loads(line) for line in Path("journal.jsonl").read_text().splitlines()]
     entry = next(e for e in entries if e["ticket"] == "REQ-0509")
     path = f"/data/{fields['tags']}"
@@ -197,7 +166,7 @@ def test_a_damaged_journal_is_refused_with_its_line_before_any_request(cli, sand
 
 
 def test_a_journal_of_several_runs_is_undone_to_before_the_first(cli, sandbox, applied):
-    fields = ids(sandbox)
+    fields = field_ids(sandbox)
     Path("m.yaml").write_text(MANIFEST.replace("Critical", "High"), encoding="utf-8")
     cli("apply", "m.yaml", "--auto-approve", "--journal", "journal.jsonl")
     assert live(sandbox, "REQ-0509")["data"][fields["priority"]] == "High"

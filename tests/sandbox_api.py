@@ -1,0 +1,49 @@
+"""Test helpers that read and write the sandbox over its HTTP API, as another user would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from reconcile.sandbox import Sandbox
+
+API = "/api/v2/ticketing"
+
+
+def live(sandbox: Sandbox, object_id: str) -> dict[str, Any]:
+    """The ticket as GET returns it."""
+    response = requests.get(
+        f"{sandbox.base_url}{API}/ticket/{object_id}", headers=sandbox.headers(), timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def field_ids(sandbox: Sandbox, prefix: str = "REQ") -> dict[str, str]:
+    """Field name → field UUID of one ticket type."""
+    response = requests.get(
+        f"{sandbox.base_url}{API}/ticket-type", headers=sandbox.headers(), timeout=10
+    )
+    ticket_type = next(t for t in response.json()["data"] if t["prefix"] == prefix)
+    return {f["name"]: f["id"] for f in ticket_type["fields"]}
+
+
+def edit_by_hand(
+    sandbox: Sandbox, object_id: str, values: dict[str, Any], who: str = "jdoe"
+) -> None:
+    """Another user's write (field UUID → value), through the API as the web UI would."""
+    token = sandbox.token(sub=who, roles=["ticket_admin"], teams=[])
+    current = live(sandbox, object_id)
+    response = requests.patch(
+        f"{sandbox.base_url}{API}/ticket/{object_id}/update?type=template&module=ticketing",
+        headers=sandbox.headers(token),
+        json={"etag": current["etag"], "ticketUpdate": values},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def patches_by_ticket(sandbox: Sandbox) -> dict[str, int]:
+    """How many PATCHes the sandbox received per ticket since its stats were reset."""
+    return sandbox.stats()["writes"]["patches_by_ticket"]
