@@ -25,6 +25,7 @@ from reconcile.apply import ApplyReport, Journal, apply_plan
 from reconcile.client import TicketingClient
 from reconcile.diff import make_plan
 from reconcile.errors import ApiError, ListUnsupported, ManifestError, PlanError, Problem
+from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
 from reconcile.plan import Digest, Plan, SavedPlan, Target, load_saved_plan, ticket_sort_key
 from reconcile.schema import Schema
@@ -76,12 +77,15 @@ class Manager:
         parallelism: int = 10,
         target: Target | None = None,
         progress: Callable[[int, str], Progress] | None = None,
+        lock_file: Path | None = None,
     ):
         self.client = client
         self.parallelism = parallelism
         self.target = target
+        self.lock_file = lock_file
         self._progress = progress
         self._schema: Schema | None = None
+        self._schema_drift: list[str] | None = None
 
     @property
     def schema(self) -> Schema:
@@ -89,6 +93,14 @@ class Manager:
         if self._schema is None:
             self._schema = self.client.get_schema()
         return self._schema
+
+    @property
+    def schema_drift(self) -> list[str]:
+        """How the live schema moved away from the committed schema lock, if there is one."""
+        if self._schema_drift is None:
+            locked = read_lock(self.lock_file) if self.lock_file else None
+            self._schema_drift = schema_drift(locked, self.schema) if locked else []
+        return self._schema_drift
 
     def load(
         self,
@@ -103,7 +115,17 @@ class Manager:
         network round trip; the schema is read once to resolve field keys.
         """
         declared = select_tickets(load_manifests(paths), only=only, shard=shard)
-        return resolve_tickets(declared, self.schema)
+        try:
+            return resolve_tickets(declared, self.schema)
+        except ManifestError as error:
+            if not self.schema_drift:
+                raise
+            # A renamed or removed field fails resolution: say why before what failed.
+            drift = [
+                Problem(None, f"schema drift since {self.lock_file}: {m}")
+                for m in self.schema_drift
+            ]
+            raise ManifestError(drift + error.problems) from None
 
     def read_live(
         self, ids: Sequence[str], *, bulk: bool = True
@@ -124,42 +146,30 @@ class Manager:
         live.update(self._read_by_get(missing))
         return live
 
-    def plan(self, desired: Sequence[DesiredTicket], schema_drift: Sequence[str] = ()) -> Plan:
-        """Diff the desired tickets against live ones; ``schema_drift`` goes into the plan."""
+    def plan(self, desired: Sequence[DesiredTicket]) -> Plan:
+        """Diff the desired tickets against live ones; schema drift goes into the plan."""
         live = self.read_live([d.id for d in desired])
-        return make_plan(desired, live, self.target, schema_drift=schema_drift)
+        return make_plan(desired, live, self.target, schema_drift=self.schema_drift)
 
     def apply(
         self,
         plan: Plan,
-        desired: Sequence[DesiredTicket],
+        desired: Sequence[DesiredTicket] | None = None,
         *,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
     ) -> ApplyReport:
-        """Write a plan made from ``desired`` (direct apply: rebases on a racing writer)."""
-        return apply_plan(
-            plan,
-            self.client,
-            desired={d.id: d for d in desired},
-            parallelism=self.parallelism,
-            journal=journal,
-            stop=stop,
-            progress=self._progress_for(len(plan.changes), "Applying"),
-        )
+        """Write a plan.
 
-    def apply_saved(
-        self,
-        plan: Plan,
-        *,
-        journal: Journal | None = None,
-        stop: threading.Event | None = None,
-    ) -> ApplyReport:
-        """Write a reviewed, saved plan: only its changes, refusing tickets that went stale."""
+        With the ``desired`` tickets it was made from (direct apply), a ticket that
+        lost a race is re-diffed and rebased. Without them (a saved, reviewed plan)
+        only the plan's own changes are sent, and tickets that went stale are refused.
+        """
         return apply_plan(
             plan,
             self.client,
-            schema=self.schema,
+            desired=None if desired is None else {d.id: d for d in desired},
+            schema=self.schema if desired is None else None,
             parallelism=self.parallelism,
             journal=journal,
             stop=stop,

@@ -10,10 +10,10 @@ A ticket is restored only when every one of its journal fields still holds the v
 apply left (or already holds the original one); a ticket where another writer changed
 such a field since is reported, not written. The restoring changes form an ordinary
 :class:`~reconcile.plan.Plan` whose ``before`` values are the live ones, applied in
-saved-plan mode (:meth:`reconcile.manager.Manager.apply_saved`): each PATCH is guarded
-by the etag read here, and after a lost race it is re-sent only while the fields still
-hold those values. Sensitive values are stored in the journal as digests, so those
-fields are reported, never restored.
+saved-plan mode (:meth:`reconcile.manager.Manager.apply` without desired tickets): each
+PATCH is guarded by the etag read here, and after a lost race it is re-sent only while
+the fields still hold those values. Sensitive values are stored in the journal as
+digests, so those fields are reported, never restored.
 """
 
 from __future__ import annotations

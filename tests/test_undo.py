@@ -110,7 +110,7 @@ def test_a_write_racing_the_undo_is_not_overwritten(sandbox, applied, reconcile_
         undo = plan_undo(manager, read_history("journal.jsonl"))
         assert [c.id for c in undo.plan.updates] == ["REQ-0501", "REQ-0509"]
         edit_by_hand(sandbox, "REQ-0509", {fields["location"]: "Moved meanwhile"})
-        report = manager.apply_saved(undo.plan)
+        report = manager.apply(undo.plan)
     outcomes = {o.id: o for o in report.outcomes}
     assert outcomes["REQ-0501"].status == "updated"
     assert outcomes["REQ-0509"].status == "stale"

@@ -6,19 +6,20 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconcile.apply import ApplyReport
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory, render
 from reconcile.cli.plan import make_plan, paths_argument, shard_option, target_of, target_option
 from reconcile.errors import ExitStatus, PlanError
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard, read_saved_plan
+from reconcile.manifest import DesiredTicket
+from reconcile.plan import Plan
 
 
 @click.command()
@@ -75,11 +76,8 @@ def apply(
         if not plan.has_changes:
             return ExitStatus.OK
         plan.check_safe(_limit(max_changes, settings.max_changes), allow_protected)
-        _confirm(auto_approve, len(plan.changes))
-        return _run(
-            lambda stop, journal: manager.apply(plan, desired, journal=journal, stop=stop),
-            journal_file,
-        )
+        confirm(auto_approve, len(plan.changes))
+        return write_plan(manager, plan, desired, journal_file)
 
 
 def _apply_saved(
@@ -109,10 +107,7 @@ def _apply_saved(
         for message in refused:
             click.echo(f"! {message}", err=True)
         plan.check_safe(_limit(max_changes, settings.max_changes), allow_protected)
-        status = _run(
-            lambda stop, journal: manager.apply_saved(plan, journal=journal, stop=stop),
-            journal_file,
-        )
+        status = write_plan(manager, plan, journal_file=journal_file)
         return ExitStatus.ERROR if refused and status == ExitStatus.OK else status
 
 
@@ -120,7 +115,7 @@ def _limit(flag: int | None, configured: int | None) -> int | None:
     return flag if flag is not None else configured
 
 
-def _confirm(auto_approve: bool, count: int) -> None:
+def confirm(auto_approve: bool, count: int) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -132,11 +127,16 @@ def _confirm(auto_approve: bool, count: int) -> None:
         raise click.Abort()
 
 
-def _run(execute: Any, journal_file: Path | None) -> ExitStatus:
-    """Run the writes with SIGINT/SIGTERM handled, print the outcomes, return the exit status."""
+def write_plan(
+    manager: Manager,
+    plan: Plan,
+    desired: Sequence[DesiredTicket] | None = None,
+    journal_file: Path | None = None,
+) -> ExitStatus:
+    """Apply with SIGINT/SIGTERM handled, print the outcomes, return the exit status."""
     stop = threading.Event()
     with _interruptible(stop) as received, _journal(journal_file) as journal:
-        report: ApplyReport = execute(stop, journal)
+        report = manager.apply(plan, desired, journal=journal, stop=stop)
     for outcome in report.outcomes:
         if outcome.message:
             mark = "!" if outcome.status != "unchanged" else "="

@@ -12,8 +12,8 @@ import click
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import FORMATS, progress_factory, render, write_step_summary
 from reconcile.config import Settings
-from reconcile.errors import ExitStatus, ManifestError, Problem
-from reconcile.lock import find_lock, read_lock, schema_drift
+from reconcile.errors import ExitStatus
+from reconcile.lock import find_lock
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import Plan, RequestBudget, Target
@@ -80,23 +80,12 @@ def make_plan(
         parallelism=settings.parallelism,
         target=target_of(settings),
         progress=progress_factory(),
+        lock_file=find_lock(settings.config_path),
     )
     try:
         sources = manifest_paths(paths, settings)
-        lock = find_lock(settings.config_path)
-        locked = read_lock(lock) if lock else None
-        try:
-            desired = manager.load(sources, only=targets, shard=shard)
-        except ManifestError as error:
-            # A renamed or removed field fails resolution: say why before what failed.
-            drift = schema_drift(locked, manager.schema) if locked else []
-            if not drift:
-                raise
-            raise ManifestError(
-                [Problem(None, f"schema drift since {lock}: {m}") for m in drift] + error.problems
-            ) from None
-        drift = schema_drift(locked, manager.schema) if locked else []
-        return settings, manager, desired, manager.plan(desired, schema_drift=drift), sources
+        desired = manager.load(sources, only=targets, shard=shard)
+        return settings, manager, desired, manager.plan(desired), sources
     except BaseException:
         client.close()
         raise

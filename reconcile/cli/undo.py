@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from reconcile.cli.apply import _confirm, _run
+from reconcile.cli.apply import confirm, write_plan
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory, render
 from reconcile.cli.plan import target_of
@@ -51,9 +51,6 @@ def undo(journal_file: Path, auto_approve: bool, **params: Any) -> ExitStatus:
         status = ExitStatus.ERROR if result.refused else ExitStatus.OK
         if not result.plan.has_changes:
             return status
-        _confirm(auto_approve, len(result.plan.changes))
-        applied = _run(
-            lambda stop, journal: manager.apply_saved(result.plan, journal=journal, stop=stop),
-            None,
-        )
+        confirm(auto_approve, len(result.plan.changes))
+        applied = write_plan(manager, result.plan)
         return applied if applied != ExitStatus.OK else status
