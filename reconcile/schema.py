@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from deepdiff import DeepDiff
 
 from reconcile.errors import ApiError
 from reconcile.ticket import display_id_prefix
@@ -85,6 +84,9 @@ class Field:
             # Fast path: most values are in sync, and DeepDiff costs ~50 us a call.
             if _strictly_equal(desired, live):
                 return True
+            # Imported here: deepdiff costs ~80 ms at start-up, and most runs never get here.
+            from deepdiff import DeepDiff
+
             return not DeepDiff(desired, live, ignore_numeric_type_changes=True)
         return type(desired) is type(live) and desired == live
 
