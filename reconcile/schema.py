@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-
 from reconcile.errors import ApiError
 from reconcile.ticket import display_id_prefix
 
