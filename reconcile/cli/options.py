@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -107,12 +107,28 @@ def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, Ticke
     return settings, connect(settings, write=write, env=os.environ)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not when set up.
+
+    Worker threads may log after an in-process run swapped or closed the stream
+    it started with (click's test runner does).
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        return None
+
+
 def setup_logging(verbosity: int) -> None:
     """Send ``reconcile`` (and with -vv ``urllib3``) logs to stderr through the redacting filter.
 
     Below -vv urllib3's own retry warnings are silenced: ``reconcile.http`` reports
     retries itself. Replaces the handler of an earlier call, so repeated in-process runs
-    (tests) neither double the output nor write to a closed stream.
+    (tests) do not double the output.
     """
     for name in ("reconcile", "urllib3"):
         logger = logging.getLogger(name)
@@ -123,7 +139,7 @@ def setup_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
     for name in ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.set_name(_HANDLER_NAME)
         handler.addFilter(RedactingFilter())
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))

@@ -250,7 +250,6 @@ class Sandbox:
             listener.close()
         server.verbose = opts.verbose  # type: ignore[attr-defined]
         server.track = self._track  # type: ignore[attr-defined]
-        server.block_on_close = False  # type: ignore[attr-defined]
         host = server.server_address[0]
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"{'https' if ssl_context else 'http'}://{shown}:{server.server_address[1]}"
@@ -291,12 +290,14 @@ class Sandbox:
         if server is None:
             return
         server.shutdown()
-        server.server_close()
         with self._connections_lock:
             open_connections = list(self._connections)
         for connection in open_connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+        # Joins the request threads (their connections are shut), so none of them can
+        # touch the database once it is closed below.
+        server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._store is not None:
