@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from reconcile.cli import main
 from reconcile.sandbox import DEMO_ADMIN, Sandbox, SandboxOptions
+
+from cli_runner import CliResult, run_cli
 
 
 @pytest.fixture
@@ -48,28 +47,6 @@ def writer_token(sandbox: Sandbox) -> str:
 def admin_token(sandbox: Sandbox) -> str:
     """The demo admin's token: role ticket_admin, no team."""
     return sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=())
-
-
-@dataclass(frozen=True)
-class CliResult:
-    """What one in-process run of the ``reconcile`` command printed and returned."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
-def run_cli(
-    args: Sequence[str], env: Mapping[str, str | None], stdin: str | None = None
-) -> CliResult:
-    """Run ``reconcile ARGS`` in-process through ``main`` (so exit statuses are reconcile's)."""
-    with CliRunner().isolation(input=stdin, env=dict(env)) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 @pytest.fixture

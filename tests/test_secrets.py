@@ -231,7 +231,17 @@ def test_plan_drift_apply_succeed_without_leaking(
     assert applied.status == 0, applied.stderr
     drifted = run(["drift", *common], env, workdir, capsys, caplog, monkeypatch)
     assert drifted.status == 0, drifted.stderr
-    for result in (planned, applied, drifted):
+    others = {  # the manifest declares a sensitive field: undo reports it, exit 1
+        ("undo", "--journal", "journal.jsonl", "--auto-approve", *common): 1,
+        ("import", "REQ-0509", "-o", "imported.yaml", *common): 0,
+        ("schema", "pull", "-o", "lock.yaml", *common): 0,
+        ("adopt", "manifests", *common): 0,
+        ("validate", "manifests", "--schema", "lock.yaml"): 0,
+    }
+    results = [run(list(args), env, workdir, capsys, caplog, monkeypatch) for args in others]
+    for (args, status), result in zip(others.items(), results, strict=True):
+        assert result.status == status, f"{args[0]}: {result.stdout}{result.stderr}"
+    for result in (planned, applied, drifted, *results):
         assert_no_secret(result)
 
 
@@ -279,6 +289,9 @@ def test_commands_through_failure_paths_leak_nothing(
         ["plan", "--out", "plan.json", *common],
         ["drift", "--format", "json", *common],
         ["apply", "--auto-approve", "--journal", "journal.jsonl", *common],
+        ["import", "REQ-0509", "-o", "imported.yaml", *common],
+        ["schema", "pull", "-o", "lock.yaml", *common],
+        ["adopt", "manifests", *common],
     ]
     for args in commands:
         result = run(args, env, workdir, capsys, caplog, monkeypatch)

@@ -61,7 +61,7 @@ def test_undo_restores_every_overwritten_value_then_has_nothing_left(cli, sandbo
 
     sandbox.reset_stats()
     again = cli("undo", "--journal", "journal.jsonl", "--auto-approve")
-    assert "No changes." in again.stdout
+    assert again.stdout == "Nothing to restore.\n"
     assert patches_by_ticket(sandbox) == {}
 
 

@@ -45,12 +45,13 @@ def undo(journal_file: Path, auto_approve: bool, **params: Any) -> ExitStatus:
             progress=progress_factory(),
         )
         result = plan_undo(manager, history)
-        click.echo(render(result.plan, "text"), nl=False)
         for message in result.refused:
             click.echo(f"! {message}", err=True)
         status = ExitStatus.ERROR if result.refused else ExitStatus.OK
         if not result.plan.has_changes:
+            click.echo("Nothing to restore.")
             return status
+        click.echo(render(result.plan, "text"), nl=False)
         confirm(auto_approve, len(result.plan.changes))
         applied = write_plan(manager, result.plan)
         return applied if applied != ExitStatus.OK else status

@@ -1,0 +1,29 @@
+"""``reconcile demo`` and the example manifests it runs: the README's first command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_runner import run_cli
+
+EXAMPLES = Path(__file__).parent.parent / "manifests"
+
+
+def test_demo_runs_plan_apply_noop_plan_and_drift_on_the_examples() -> None:
+    result = run_cli(["demo", str(EXAMPLES)], {"NO_COLOR": "1", "RECONCILE_TOKEN": None})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = result.stdout
+    commands = [line for line in out.splitlines() if line.startswith("$ reconcile")]
+    assert [c.split()[2] for c in commands] == ["plan", "apply", "plan", "drift"]
+    assert "Apply: 6 updated, 0 failed, 0 unchanged." in out
+    assert "No changes. Live tickets match the manifests." in out
+    assert "Drift: 1 drifted, 5 in sync." in out and "last updated by jdoe" in out
+    assert out.rstrip().endswith("Demo complete: plan, apply, no-op plan and drift all behaved.")
+
+
+def test_demo_fails_loudly_when_a_step_does_not_behave(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("tickets:\n  - id: REQ-0509\n    fields:\n      nope: 1\n")
+    result = run_cli(["demo", str(tmp_path)], {"NO_COLOR": "1"})
+    assert result.exit_code == 1
+    assert "bad.yaml:4: REQ-0509: unknown field 'nope'" in result.stderr
+    assert "$ reconcile apply" not in result.stdout
