@@ -18,13 +18,12 @@ make the manifest invalid.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from reconcile.client import TicketingClient
 from reconcile.errors import ReconcileError
 from reconcile.plan import ticket_sort_key
 from reconcile.schema import Field, Schema, TicketType, is_empty
@@ -86,28 +85,6 @@ def select_tickets(
         if (prefix is None or display_id_prefix(t.object_id) == prefix)
         and (team is None or t.team == team)
     ]
-
-
-def list_all(
-    client: TicketingClient,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
-    page_size: int = 500,
-) -> list[LiveTicket]:
-    """Every ticket of the tenant through the list endpoint, page by page, with progress."""
-    first, total = client.list_page(1, page_size)
-    pages = max(1, -(-total // page_size))
-    tick = progress(pages, "Listing") if progress is not None else None
-    found = list(first)
-    if tick:
-        tick(1)
-    for number in range(2, pages + 1):
-        tickets, _ = client.list_page(number, page_size)
-        found.extend(tickets)
-        if tick:
-            tick(1)
-        if not tickets:
-            break
-    return found
 
 
 def _chosen_fields(
@@ -259,7 +236,6 @@ __all__ = [
     "Imported",
     "ManifestDumper",
     "dump_yaml",
-    "list_all",
     "needs_quotes",
     "render_import",
     "select_tickets",

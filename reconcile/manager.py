@@ -207,27 +207,34 @@ class Manager:
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             return dict(zip(ids, pool.map(read, ids), strict=True))
 
+    def read_all(self) -> list[LiveTicket]:
+        """Every ticket of the tenant through the list endpoint (``ListUnsupported`` passes)."""
+        first, total = self.client.list_page(1, LIST_PAGE_SIZE)
+        return first + self._later_pages(total)
+
     def _read_by_list(self, wanted: set[str]) -> dict[str, LiveTicket]:
         try:
-            first, total = self.client.list_page(1, LIST_PAGE_SIZE)
+            found, total = self.client.list_page(1, LIST_PAGE_SIZE)
             pages = -(-total // LIST_PAGE_SIZE)
-            if pages - 1 > len(wanted) * LIST_MAX_PAGES_PER_TICKET:
-                found = first
-            else:
-                tick = self._progress_for(pages, "Listing")
-                tick(1)
-
-                def page(number: int) -> list[LiveTicket]:
-                    tickets, _ = self.client.list_page(number, LIST_PAGE_SIZE)
-                    tick(1)
-                    return tickets
-
-                with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-                    rest = pool.map(page, range(2, pages + 1))
-                    found = first + [t for chunk in rest for t in chunk]
+            if pages - 1 <= len(wanted) * LIST_MAX_PAGES_PER_TICKET:
+                found += self._later_pages(total)
         except ListUnsupported:
             return {}
         return {t.object_id: t for t in found if t.object_id in wanted}
+
+    def _later_pages(self, total: int) -> list[LiveTicket]:
+        """Pages 2 and on of the list endpoint, read in parallel."""
+        pages = -(-total // LIST_PAGE_SIZE)
+        tick = self._progress_for(pages, "Listing")
+        tick(1)
+
+        def page(number: int) -> list[LiveTicket]:
+            tickets, _ = self.client.list_page(number, LIST_PAGE_SIZE)
+            tick(1)
+            return tickets
+
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            return [t for chunk in pool.map(page, range(2, pages + 1)) for t in chunk]
 
     def _progress_for(self, total: int, label: str) -> Progress:
         if self._progress is None or total == 0:

@@ -15,7 +15,7 @@ import click
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory, render
 from reconcile.cli.plan import make_plan, paths_argument, shard_option, target_of, target_option
-from reconcile.errors import ExitStatus, PlanError
+from reconcile.errors import ExitStatus, StalePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard, read_saved_plan
 from reconcile.manifest import DesiredTicket
@@ -92,7 +92,7 @@ def _apply_saved(
     with client:
         if saved.target != target_of(settings):
             made, here = saved.target, target_of(settings)
-            raise PlanError(
+            raise StalePlan(
                 f"{plan_file} was made for {made.base_url} (tenant {made.tenant_id}, realm"
                 f" {made.realm}); refusing to apply it to {here.base_url} (tenant"
                 f" {here.tenant_id}, realm {here.realm})"

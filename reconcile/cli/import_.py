@@ -10,7 +10,7 @@ import click
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory
 from reconcile.errors import ApiError, ExitStatus, ListUnsupported
-from reconcile.importer import list_all, render_import, select_tickets
+from reconcile.importer import render_import, select_tickets
 from reconcile.manager import Manager
 from reconcile.plan import ticket_sort_key
 from reconcile.ticket import DISPLAY_ID
@@ -60,7 +60,7 @@ def import_(
         manager = Manager(client, parallelism=settings.parallelism, progress=progress_factory())
         if import_all:
             try:
-                listed = list_all(client, progress_factory())
+                listed = manager.read_all()
             except ListUnsupported as error:
                 raise ApiError(f"--all needs the list endpoint: {error}") from None
             tickets = select_tickets(listed, prefix=prefix, team=team)
