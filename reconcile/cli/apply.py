@@ -119,7 +119,7 @@ def confirm(auto_approve: bool, count: int) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
-        raise click.UsageError(
+        raise click.ClickException(
             "refusing to apply without confirmation: no terminal to ask on; "
             "review the plan and pass --auto-approve"
         )
