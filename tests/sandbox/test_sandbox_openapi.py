@@ -12,16 +12,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import openapi_spec_validator
 import pytest
 import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from reconcile.sandbox import Sandbox, SandboxOptions
 from reconcile.sandbox.app import openapi_json
-
-openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis import checks  # noqa: E402
 
 EXAMPLES_PER_OPERATION = 300
 
