@@ -47,3 +47,22 @@ def edit_by_hand(
 def patches_by_ticket(sandbox: Sandbox) -> dict[str, int]:
     """How many PATCHes the sandbox received per ticket since its stats were reset."""
     return sandbox.stats()["writes"]["patches_by_ticket"]
+
+
+def list_tickets(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Every ticket of the sandbox's tenant, through the list endpoint."""
+    tickets: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        response = requests.get(
+            f"{sandbox.base_url}{API}/ticket",
+            params={"module": "ticketing", "page": page, "size": 500},
+            headers=sandbox.headers(),
+            timeout=10,
+        )
+        response.raise_for_status()
+        body = response.json()
+        tickets += body["data"]
+        if not body["data"] or len(tickets) >= body["total"]:
+            return tickets
+        page += 1

@@ -12,8 +12,9 @@ from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.manager import Manager
+from reconcile.sandbox import DEMO_ADMIN
 
-from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
+from sandbox_api import edit_by_hand, field_ids, list_tickets, live, patches_by_ticket
 
 MANIFEST = """\
 tickets:
@@ -215,3 +216,27 @@ def test_manifest_error_names_file_and_line_and_sends_nothing(cli, sandbox):
     assert "priority" in result.stderr  # the suggestion
     assert "Traceback" not in result.stderr
     assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+
+
+def test_client_credentials_token_is_refreshed_during_a_long_apply(cli, sandbox_factory):
+    """Several hundred tickets, tokens that live 2 s: a handful of token requests, no 401."""
+    sandbox = sandbox_factory(demo=True, tickets=300, token_lifetime=2, latency_ms=15)
+    text_field = {"REQ": "summary", "CTC": "title", "PMT": "payee"}
+    listed = [t["object_id"] for t in list_tickets(sandbox)]
+    lines = ["tickets:"]
+    for object_id in listed:
+        field = text_field[object_id.split("-")[0]]
+        lines += [f"  - id: {object_id}", "    fields:", f"      {field}: rotated"]
+    write(Path("m.yaml"), "\n".join(lines) + "\n")
+    env = {
+        "RECONCILE_BASE_URL": sandbox.base_url,
+        "RECONCILE_TOKEN": None,
+        "RECONCILE_CLIENT_ID": DEMO_ADMIN.client_id,
+        "RECONCILE_CLIENT_SECRET": DEMO_ADMIN.secret,
+    }
+    result = cli("apply", "m.yaml", "--auto-approve", "--parallelism", "2", **env)
+    assert f"Apply: {len(listed)} updated, 0 failed, 0 unchanged." in result.stdout
+    by_route = sandbox.stats()["by_route"]
+    assert by_route["update"] == len(listed) >= 300
+    assert 2 <= by_route["token"] <= 6, by_route
+    assert "401" not in sandbox.stats()["by_method_status"].get("PATCH", {})
