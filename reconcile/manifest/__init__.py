@@ -1,0 +1,51 @@
+"""Manifests: YAML files that declare ticket field values, read with line numbers.
+
+Reading happens in three steps, each collecting every problem before raising one
+:class:`~reconcile.errors.ManifestError`, so a user fixes all of them in one round:
+
+1. :func:`find_manifest_files` turns the paths given into a sorted list of files
+   (:mod:`~reconcile.manifest.files`).
+2. :func:`parse_manifest` / :func:`load_manifests` turn YAML into
+   :class:`DeclaredTicket` objects, keys as written, no schema needed
+   (:mod:`~reconcile.manifest.parse`, on top of :mod:`~reconcile.manifest.yaml12`).
+3. :func:`resolve_tickets` resolves keys against the ticket-type schema and checks
+   values, giving :class:`DesiredTicket` objects keyed by field UUID
+   (:mod:`~reconcile.manifest.resolve`).
+"""
+
+from reconcile.manifest.files import (
+    MANIFEST_SUFFIXES,
+    MAX_FILE_BYTES,
+    TOOL_FILES,
+    find_manifest_files,
+)
+from reconcile.manifest.model import DeclaredField, DeclaredTicket, DesiredTicket, Location
+from reconcile.manifest.parse import (
+    DEFAULTS_KEYS,
+    DOCUMENT_KEYS,
+    TICKET_KEYS,
+    load_manifests,
+    parse_manifest,
+)
+from reconcile.manifest.resolve import resolve_tickets
+from reconcile.manifest.yaml12 import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_SCALAR_CHARS
+
+__all__ = [
+    "DEFAULTS_KEYS",
+    "DOCUMENT_KEYS",
+    "MANIFEST_SUFFIXES",
+    "MAX_ALIAS_EXPANSION",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_SCALAR_CHARS",
+    "TICKET_KEYS",
+    "TOOL_FILES",
+    "DeclaredField",
+    "DeclaredTicket",
+    "DesiredTicket",
+    "Location",
+    "find_manifest_files",
+    "load_manifests",
+    "parse_manifest",
+    "resolve_tickets",
+]

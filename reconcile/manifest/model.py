@@ -1,0 +1,82 @@
+"""What reading a manifest produces: declared and desired tickets, with locations.
+
+``problem`` and ``file_problem`` build the :class:`~reconcile.errors.Problem` that
+every step reports at a path and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconcile.errors import Problem
+from reconcile.schema import TicketType
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was declared: a path as given and a 1-based line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredField:
+    """One ``key: value`` of a ticket's fields, as written.
+
+    ``default`` is True when the value came from the document's ``defaults``: a
+    ticket's own key for the same field then wins, even when spelled differently.
+    """
+
+    key: str
+    value: Any
+    location: Location
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class DeclaredTicket:
+    """A ticket as written in a manifest, before the schema is known.
+
+    ``fields`` holds the document's defaults merged under the ticket's own fields.
+    ``sensitive``/``protected`` hold keys as written (document lists plus the
+    ticket's own); ``*_locations`` say where each key was listed.
+    """
+
+    id: str
+    location: Location
+    fields: tuple[DeclaredField, ...]
+    sensitive: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
+    sensitive_locations: dict[str, Location] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    protected_locations: dict[str, Location] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+
+@dataclass(frozen=True)
+class DesiredTicket:
+    """A ticket resolved against the schema: desired values by field UUID."""
+
+    id: str
+    location: Location
+    type: TicketType
+    values: dict[str, Any]
+    sensitive: frozenset[str]
+    protected: frozenset[str]
+    locations: dict[str, Location]
+
+
+def problem(path: str, line: int | None, message: str) -> Problem:
+    location = f"{path}:{line}" if line is not None else path
+    return Problem(location=location, message=message, path=path, line=line)
+
+
+def file_problem(path: str, message: str) -> Problem:
+    return problem(path, None, message)
