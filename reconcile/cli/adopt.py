@@ -8,7 +8,7 @@ import click
 
 from reconcile.adopt import adopt as adopt_drift
 from reconcile.cli.options import connection_options, parallelism_option
-from reconcile.cli.plan import make_plan, paths_argument, target_option
+from reconcile.cli.plan import paths_argument, planned, target_option
 from reconcile.errors import ExitStatus
 from reconcile.render._values import show
 
@@ -28,9 +28,9 @@ def adopt(
     value from a document's `defaults` is written into the ticket's own fields. A
     sensitive field is never written back: it is listed instead.
     """
-    _, manager, desired, plan, _ = make_plan(params, paths, targets, None, write=False)
-    manager.client.close()
-    report = adopt_drift(plan, desired, write=not dry_run)
+    with planned(params, paths, targets, None, write=False) as run:
+        plan = run.plan
+    report = adopt_drift(plan, run.desired, write=not dry_run)
     for done in report.adopted:
         origin = " (was a document default)" if done.from_default else ""
         click.echo(f"~ {done.ticket} {done.key}: {show(done.value)}  [{done.location}]{origin}")

@@ -14,7 +14,7 @@ import click
 
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import progress_factory, render
-from reconcile.cli.plan import make_plan, paths_argument, shard_option, target_of, target_option
+from reconcile.cli.plan import paths_argument, planned, shard_option, target_of, target_option
 from reconcile.errors import ExitStatus, StalePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard, read_saved_plan
@@ -67,17 +67,17 @@ def apply(
             raise click.UsageError("--plan FILE takes no PATHS, --target or --shard")
         return _apply_saved(plan_file, journal_file, max_changes, allow_protected, params)
 
-    settings, manager, desired, plan, _ = make_plan(params, paths, targets, shard, write=True)
-    with manager.client:
+    with planned(params, paths, targets, shard, write=True) as run:
+        plan = run.plan
         click.echo(render(plan, "text"), nl=False)
         if plan.errors:
             click.echo("Nothing was written: fix the errors above first.", err=True)
             return ExitStatus.ERROR
         if not plan.has_changes:
             return ExitStatus.OK
-        plan.check_safe(_limit(max_changes, settings.max_changes), allow_protected)
+        plan.check_safe(_limit(max_changes, run.settings.max_changes), allow_protected)
         confirm(auto_approve, len(plan.changes))
-        return write_plan(manager, plan, desired, journal_file)
+        return write_plan(run.manager, plan, run.desired, journal_file)
 
 
 def _apply_saved(

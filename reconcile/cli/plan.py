@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,33 +64,42 @@ def target_of(settings: Settings) -> Target:
     return Target(settings.base_url, settings.tenant_id, settings.realm)
 
 
-def make_plan(
+@dataclass(frozen=True)
+class PlanRun:
+    """What planning produced, for the command that goes on with it."""
+
+    settings: Settings
+    manager: Manager
+    desired: list[DesiredTicket]
+    plan: Plan
+    sources: list[str]
+
+
+@contextlib.contextmanager
+def planned(
     params: dict[str, Any],
     paths: Sequence[str],
     targets: Sequence[str],
     shard: Shard | None,
     *,
     write: bool,
-) -> tuple[Settings, Manager, list[DesiredTicket], Plan, list[str]]:
+) -> Iterator[PlanRun]:
     """Open a client, load the manifests and plan: the first half of plan, apply and drift.
 
-    The caller owns the returned manager's client and must close it.
+    The client stays open inside the ``with`` block (apply writes through it).
     """
     settings, client = open_client(params, write=write)
-    manager = Manager(
-        client,
-        parallelism=settings.parallelism,
-        target=target_of(settings),
-        progress=progress_factory(),
-        lock_file=find_lock(settings.config_path),
-    )
-    try:
+    with client:
+        manager = Manager(
+            client,
+            parallelism=settings.parallelism,
+            target=target_of(settings),
+            progress=progress_factory(),
+            lock_file=find_lock(settings.config_path),
+        )
         sources = manifest_paths(paths, settings)
         desired = manager.load(sources, only=targets, shard=shard)
-        return settings, manager, desired, manager.plan(desired), sources
-    except BaseException:
-        client.close()
-        raise
+        yield PlanRun(settings, manager, desired, manager.plan(desired), sources)
 
 
 def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> RequestBudget | None:
@@ -132,13 +143,13 @@ def plan(
     **params: Any,
 ) -> ExitStatus:
     """Show what apply would change: live tickets against the manifests in PATHS."""
-    settings, manager, _, result, sources = make_plan(params, paths, targets, shard, write=False)
-    manager.client.close()
-    budget = request_budget(manager, result, settings.rate_limit)
+    with planned(params, paths, targets, shard, write=False) as run:
+        result = run.plan
+        budget = request_budget(run.manager, result, run.settings.rate_limit)
     click.echo(render(result, fmt, budget=budget), nl=False)
     write_step_summary(result)
     if out is not None:
-        saved = result.to_saved(sources)
+        saved = result.to_saved(run.sources)
         out.write_text(json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         click.echo(
             f"Saved the plan to {out}. Apply it with: reconcile apply --plan {out}", err=True
@@ -165,8 +176,8 @@ def drift(
     **params: Any,
 ) -> ExitStatus:
     """Tell whether live tickets still match the manifests: exit 0 in sync, 2 drifted, 1 error."""
-    _, manager, _, result, _ = make_plan(params, paths, targets, shard, write=False)
-    manager.client.close()
+    with planned(params, paths, targets, shard, write=False) as run:
+        result = run.plan
     click.echo(render(result, fmt, drift=True), nl=False)
     write_step_summary(result, drift=True)
     if result.errors:
