@@ -22,14 +22,14 @@ from dataclasses import dataclass, field, replace
 
 from reconcile.client import TicketingClient
 from reconcile.diff import diff_ticket
-from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown
+from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileError
 from reconcile.journal import Journal
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import UPDATE, FieldChange, Plan, TicketChange, ticket_sort_key
 from reconcile.schema import Field, Schema
 from reconcile.ticket import LiveTicket
 
-__all__ = ["ApplyReport", "Journal", "TicketOutcome", "apply_plan"]
+__all__ = ["ApplyReport", "TicketOutcome", "apply_plan"]
 
 MAX_REBASES = 3
 """How many times a ticket is re-read and re-sent after losing a race before it is a conflict."""
@@ -93,15 +93,20 @@ def apply_plan(
     journal: Journal | None = None,
     stop: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
+    allow_protected: bool = False,
 ) -> ApplyReport:
     """Apply every ``update`` of ``plan``; the plan must hold no errors.
 
     Direct mode needs ``desired`` (to re-diff after a race); saved mode needs
     ``schema`` (to compare re-read values with the plan's ``before`` values).
+    ``allow_protected`` must match what the plan was checked with: a re-diff after a
+    race that would newly change a protected field is refused unless it is set.
     """
     if desired is None and schema is None:
         raise ValueError("apply_plan needs desired tickets (direct) or the schema (saved plan)")
-    writer = _TicketWriter(client, desired, schema, journal, stop or threading.Event())
+    writer = _TicketWriter(
+        client, desired, schema, journal, stop or threading.Event(), allow_protected
+    )
     updates = [c for c in plan.changes if c.action == UPDATE]
     outcomes: list[TicketOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
@@ -127,44 +132,54 @@ class _TicketWriter:
         schema: Schema | None,
         journal: Journal | None,
         stop: threading.Event,
+        allow_protected: bool,
     ):
         self.client = client
         self.desired = desired
         self.schema = schema
         self.journal = journal
         self.stop = stop
+        self.allow_protected = allow_protected
+        self.halted: str | None = None
 
     def write(self, planned: TicketChange) -> TicketOutcome:
-        if self.stop.is_set():
-            return TicketOutcome(planned.id, SKIPPED, "not written: the run was interrupted")
+        """Write one ticket; never raises for what the server or the network did."""
+        if self.halted or self.stop.is_set():
+            why = self.halted or "the run was interrupted"
+            return TicketOutcome(planned.id, SKIPPED, f"not written: {why}")
         change, etag = planned, planned.etag or ""
-        for _ in range(MAX_REBASES + 1):
-            try:
-                new_etag = self.client.update_ticket(change.id, etag, change.ticket_update)
-            except (EtagMismatch, OutcomeUnknown) as error:
-                landed = isinstance(error, OutcomeUnknown)
-                self._record(change, etag, None, "unknown" if landed else "etag_mismatch")
+        last = ""
+        try:
+            for _ in range(MAX_REBASES + 1):
                 try:
+                    new_etag = self.client.update_ticket(change.id, etag, change.ticket_update)
+                except (EtagMismatch, OutcomeUnknown) as error:
+                    maybe_landed = isinstance(error, OutcomeUnknown)
+                    status = "unknown" if maybe_landed else "etag_mismatch"
+                    self._record(change, etag, None, status)
                     live = self.client.get_ticket(change.id)
-                except ApiError as read_error:
-                    return self._failed(change, etag, read_error)
-                try:
-                    next_change, outcome = self._rebase(planned, change, live, landed)
-                except ApiError as stale:
-                    return self._failed(change, etag, stale)
-                if outcome is not None:
-                    return outcome
-                if self.stop.is_set():  # interrupted: resolve the outcome, send nothing new
-                    message = "not written: the run was interrupted before the change was re-sent"
-                    return TicketOutcome(planned.id, SKIPPED, message, etag, live.etag)
-                change, etag = next_change, live.etag
-                continue
-            except ApiError as error:
-                self._record(change, etag, None, "failed", error)
-                return self._failed(change, etag, error)
-            self._record(change, etag, new_etag, UPDATED)
-            return TicketOutcome(change.id, UPDATED, None, etag, new_etag, change.fields)
-        message = f"conflict: still changing after {MAX_REBASES} re-reads; re-run apply"
+                    next_change, outcome = self._rebase(planned, change, live, maybe_landed)
+                    if outcome is not None:
+                        return outcome
+                    if self.stop.is_set():  # interrupted: resolve the outcome, send nothing new
+                        message = (
+                            "not written: the run was interrupted before the change was re-sent"
+                        )
+                        return TicketOutcome(planned.id, SKIPPED, message, etag, live.etag)
+                    change, etag = next_change, live.etag
+                    last = "last: outcome unknown" if maybe_landed else "last: another writer won"
+                    continue
+                self._record(change, etag, new_etag, UPDATED)
+                return TicketOutcome(change.id, UPDATED, None, etag, new_etag, change.fields)
+        except ApiError as error:
+            self._record(change, etag, None, "failed", error)
+            return self._failed(change, etag, error)
+        except ReconcileError as error:
+            # The credentials or the connection failed, not this ticket: start no more.
+            self.halted = f"stopped after an error on {change.id}: {error}"
+            self._record(change, etag, None, "failed", error)
+            return TicketOutcome(change.id, FAILED, str(error), etag)
+        message = f"conflict: gave up after {MAX_REBASES} re-reads ({last}); re-run apply"
         return TicketOutcome(planned.id, CONFLICT, message, etag, None, planned.fields)
 
     def _rebase(
@@ -174,21 +189,40 @@ class _TicketWriter:
         if self.desired is not None:
             fresh = diff_ticket(self.desired[planned.id], live)
             if fresh is None:
-                status = UPDATED if maybe_landed else UNCHANGED
-                note = None if maybe_landed else "another writer already set the declared values"
-                return sent, TicketOutcome(
-                    planned.id, status, note, sent.etag, live.etag, sent.fields
+                return sent, self._settled(planned, sent, live, maybe_landed)
+            newly_protected = [
+                f.name for f in fresh.fields if f.protected and not self.allow_protected
+            ]
+            if newly_protected:
+                message = (
+                    f"conflict: since the plan, another writer changed protected field(s) "
+                    f"{', '.join(newly_protected)}; review, then re-run with --allow-protected"
                 )
+                return sent, TicketOutcome(planned.id, CONFLICT, message, sent.etag, live.etag)
             return replace(fresh, etag=live.etag), None
         fields = self._fields(planned)
-        if maybe_landed and all(f.equal(c.after, live.data.get(c.field_id)) for c, f in fields):
-            return sent, TicketOutcome(planned.id, UPDATED, None, sent.etag, live.etag, sent.fields)
-        moved = [c.name for c, f in fields if not c.holds_before(live.data.get(c.field_id), f)]
+
+        def now(c: FieldChange, f: Field) -> object:
+            return live.data.get(c.field_id, f.empty)
+
+        if maybe_landed and all(f.equal(c.after, now(c, f)) for c, f in fields):
+            return sent, self._settled(planned, sent, live, maybe_landed)
+        moved = [c.name for c, f in fields if not c.holds_before(now(c, f), f)]
         if not moved:
             return replace(planned, etag=live.etag), None
         moved = ", ".join(moved)
         message = f"stale: {moved} changed since the plan was made; re-run plan"
         return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
+
+    def _settled(
+        self, planned: TicketChange, sent: TicketChange, live: LiveTicket, maybe_landed: bool
+    ) -> TicketOutcome:
+        """The re-read shows every planned value in place: our write landed, or another's."""
+        if maybe_landed:
+            self._record(sent, sent.etag or "", live.etag, UPDATED, "confirmed by re-reading")
+            return TicketOutcome(planned.id, UPDATED, None, sent.etag, live.etag, sent.fields)
+        note = "another writer already set the declared values"
+        return TicketOutcome(planned.id, UNCHANGED, note, sent.etag, live.etag, sent.fields)
 
     def _fields(self, change: TicketChange) -> list[tuple[FieldChange, Field]]:
         assert self.schema is not None
@@ -210,22 +244,31 @@ class _TicketWriter:
         etag_before: str,
         etag_after: str | None,
         status: str,
-        error: ApiError | None = None,
+        detail: ReconcileError | str | None = None,
     ) -> None:
-        if self.journal is not None:
-            self.journal.record(
-                change, etag_before, etag_after, status, error and describe_error(change, error)
-            )
+        if self.journal is None:
+            return
+        if isinstance(detail, ApiError):
+            detail = describe_error(change, detail)
+        self.journal.record(
+            change, etag_before, etag_after, status, None if detail is None else str(detail)
+        )
 
 
 def describe_error(change: TicketChange, error: ApiError) -> str:
-    """The server's status, code and message, with validation reasons named by field."""
-    names = {f.field_id: f.name for f in change.fields}
-    parts = [str(part) for part in (error.status, error.code) if part]
-    text = " ".join([*parts, str(error)])
-    if error.reasons:
-        reasons = "; ".join(
-            f"{names.get(key, key)}: {reason}" for key, reason in sorted(error.reasons.items())
+    """The error (the client's text holds the status, code and message), with validation
+    reasons named by field; a sensitive field's reason is withheld, as it may quote the value.
+    """
+    fields = {f.field_id: f for f in change.fields}
+    if not error.reasons:
+        return str(error)
+    reasons = []
+    for key, reason in sorted(error.reasons.items()):
+        field = fields.get(key)
+        name = field.name if field else key
+        reasons.append(
+            f"{name}: (reason withheld: sensitive)"
+            if field and field.sensitive
+            else f"{name}: {reason}"
         )
-        text = f"{text} ({reasons})"
-    return text
+    return f"{error} ({'; '.join(reasons)})"

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import jsonpatch
+from jsonpointer import JsonPointer
 
 from reconcile.errors import PlanError
 from reconcile.plan import Digest, FieldChange, TicketChange
@@ -30,7 +31,10 @@ class Journal:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._file: TextIO = self.path.open("a", encoding="utf-8")
+        try:
+            self._file: TextIO = self.path.open("a", encoding="utf-8")
+        except OSError as error:
+            raise PlanError(f"{path}: cannot write the journal: {error.strerror}") from None
 
     def record(
         self,
@@ -52,6 +56,7 @@ class Journal:
             "status": status,
             "fields": {f.field_id: f.name for f in change.fields},
             "sensitive": sorted(f.field_id for f in change.fields if f.sensitive),
+            "protected": sorted(f.field_id for f in change.fields if f.protected),
             "patch": _patch(change.fields, before["data"], after["data"]),
             "inverse": _patch(change.fields, after["data"], before["data"]),
             "message": message,
@@ -109,14 +114,18 @@ def _patch(
     Whole-value operations (not jsonpatch's element-wise diff of lists) keep each
     field's values readable on their own, which ``reconcile undo`` relies on; the
     ``test`` operations make the patch refuse to apply over a value that moved.
+    jsonpatch parses the operations, so a malformed one fails here, not in ``undo``.
     """
     operations: list[dict[str, Any]] = []
     for f in fields:
-        path = "/data/" + f.field_id.replace("~", "~0").replace("/", "~1")  # RFC 6901
+        path = JsonPointer.from_parts(["data", f.field_id]).path
         operations.append({"op": "test", "path": path, "value": old[f.field_id]})
         operations.append({"op": "replace", "path": path, "value": new[f.field_id]})
     return jsonpatch.JsonPatch(operations).patch
 
 
 def _stored(change: FieldChange, value: Any) -> Any:
+    """A value as the journal keeps it: sensitive ones as digests (a saved plan's already are)."""
+    if isinstance(value, Digest):
+        return value.to_data()
     return Digest.of(value).to_data() if change.sensitive else value

@@ -21,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconcile.apply import ApplyReport, Journal, apply_plan
+from reconcile.apply import ApplyReport, apply_plan
 from reconcile.client import TicketingClient
 from reconcile.diff import make_plan
-from reconcile.errors import ApiError, ListUnsupported, ManifestError, PlanError, Problem
+from reconcile.errors import ApiError, ManifestError, PlanError, Problem
+from reconcile.journal import Journal
 from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
 from reconcile.plan import Digest, Plan, SavedPlan, Target, load_saved_plan, ticket_sort_key
@@ -158,8 +159,9 @@ class Manager:
         *,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
+        allow_protected: bool = False,
     ) -> ApplyReport:
-        """Write a plan.
+        """Write a plan (checked with :meth:`Plan.check_safe` and the same ``allow_protected``).
 
         With the ``desired`` tickets it was made from (direct apply), a ticket that
         lost a race is re-diffed and rebased. Without them (a saved, reviewed plan)
@@ -173,7 +175,8 @@ class Manager:
             parallelism=self.parallelism,
             journal=journal,
             stop=stop,
-            progress=self._progress_for(len(plan.changes), "Applying"),
+            progress=self._progress_for(len(plan.updates), "Applying"),
+            allow_protected=allow_protected,
         )
 
     def prepare_saved(self, saved: SavedPlan) -> tuple[Plan, list[str]]:
@@ -218,7 +221,9 @@ class Manager:
             pages = -(-total // LIST_PAGE_SIZE)
             if pages - 1 <= len(wanted) * LIST_MAX_PAGES_PER_TICKET:
                 found += self._later_pages(total)
-        except ListUnsupported:
+        except ApiError:
+            # Reading must never depend on the list endpoint (it is not in the vendor's
+            # documentation): any trouble with it, and the tickets are read one by one.
             return {}
         return {t.object_id: t for t in found if t.object_id in wanted}
 
@@ -270,7 +275,8 @@ def select_tickets(
             raise ManifestError(
                 Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
             )
-        declared = [t for t in declared if t.id in set(only)]
+        chosen = set(only)
+        declared = [t for t in declared if t.id in chosen]
     if shard is not None:
         declared = [t for t in declared if shard.contains(t.id)]
     return list(declared)

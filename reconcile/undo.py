@@ -44,6 +44,7 @@ class JournalField:
     original: Any
     written: Any
     sensitive: bool
+    protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,11 @@ def read_history(path: str | Path) -> list[JournalField]:
         where = f"{path}:{line}"
         ticket, names = entry.get("ticket"), entry.get("fields")
         sensitive = entry.get("sensitive", [])
+        protected = entry.get("protected", [])
         if not isinstance(ticket, str) or not isinstance(names, dict):
             raise PlanError(f"{where}: a journal entry without 'ticket' and 'fields'")
-        if not isinstance(sensitive, list):
-            raise PlanError(f"{where}: 'sensitive' is not a list")
+        if not isinstance(sensitive, list) or not isinstance(protected, list):
+            raise PlanError(f"{where}: 'sensitive' or 'protected' is not a list")
         written = _values(entry.get("patch"), where, "patch")
         original = _values(entry.get("inverse"), where, "inverse")
         for field_id, name in names.items():
@@ -80,6 +82,7 @@ def read_history(path: str | Path) -> list[JournalField]:
                 original=original[field_id] if first is None else first.original,
                 written=written[field_id],
                 sensitive=field_id in sensitive or (first is not None and first.sensitive),
+                protected=field_id in protected or (first is not None and first.protected),
             )
     return sorted(fields.values(), key=lambda f: ticket_sort_key(f.ticket))
 
@@ -155,7 +158,9 @@ def _restore(
         elif field.equal(f.original, have):
             continue
         elif field.equal(f.written, have):
-            restoring.append(FieldChange(f.field_id, field.name, have, f.original))
+            restoring.append(
+                FieldChange(f.field_id, field.name, have, f.original, protected=f.protected)
+            )
         else:
             moved.append(f.name)
     if moved:

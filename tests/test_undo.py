@@ -173,3 +173,18 @@ def test_a_journal_of_several_runs_is_undone_to_before_the_first(cli, sandbox, a
     cli("undo", "--journal", "journal.jsonl", "--auto-approve")
     for object_id, data in applied.items():
         assert set_values(live(sandbox, object_id)["data"]) == set_values(data)
+
+
+def test_undoing_a_protected_field_needs_allow_protected(cli, sandbox):
+    fields = field_ids(sandbox)
+    before = live(sandbox, "REQ-0509")["data"][fields["priority"]]
+    Path("p.yaml").write_text(
+        "protected: [priority]\ntickets:\n  - id: REQ-0509\n    fields:\n      priority: Critical\n"
+    )
+    cli("apply", "p.yaml", "--auto-approve", "--allow-protected", "--journal", "p.jsonl")
+    sandbox.reset_stats()
+    refused = cli("undo", "--journal", "p.jsonl", "--auto-approve", expect=1)
+    assert "--allow-protected" in refused.stderr
+    assert patches_by_ticket(sandbox) == {}
+    cli("undo", "--journal", "p.jsonl", "--auto-approve", "--allow-protected")
+    assert live(sandbox, "REQ-0509")["data"][fields["priority"]] == before

@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
             for line in github_annotations(error.problems):
                 click.echo(line, err=True)
         status = ExitStatus.ERROR
+    except OSError as error:  # a file a command had to read or write
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"Error: {where}{error.strerror or error}", err=True)
+        status = ExitStatus.ERROR
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         status = ExitStatus.SIGINT

@@ -62,32 +62,39 @@ def apply(
     **params: Any,
 ) -> ExitStatus:
     """Make the live tickets match the manifests in PATHS (or a saved plan)."""
-    if plan_file is not None:
-        if paths or targets or shard:
-            raise click.UsageError("--plan FILE takes no PATHS, --target or --shard")
-        return _apply_saved(plan_file, journal_file, max_changes, allow_protected, params)
-
-    with planned(params, paths, targets, shard, write=True) as run:
-        plan = run.plan
-        click.echo(render(plan, "text"), nl=False)
-        if plan.errors:
-            click.echo("Nothing was written: fix the errors above first.", err=True)
-            return ExitStatus.ERROR
-        if not plan.has_changes:
-            return ExitStatus.OK
-        plan.check_safe(_limit(max_changes, run.settings.max_changes), allow_protected)
-        confirm(auto_approve, len(plan.changes))
-        return write_plan(run.manager, plan, run.desired, journal_file)
+    if plan_file is not None and (paths or targets or shard):
+        raise click.UsageError("--plan FILE takes no PATHS, --target or --shard")
+    # The journal opens first: a path it cannot write is an error before any request.
+    with _journal(journal_file) as journal:
+        if plan_file is not None:
+            return _apply_saved(plan_file, journal, max_changes, allow_protected, params)
+        with planned(params, paths, targets, shard, write=True) as run:
+            plan = run.plan
+            click.echo(render(plan, "text"), nl=False)
+            if plan.errors:
+                click.echo("Nothing was written: fix the errors above first.", err=True)
+                return ExitStatus.ERROR
+            if not plan.has_changes:
+                return ExitStatus.OK
+            plan.check_safe(_limit(max_changes, run.settings.max_changes), allow_protected)
+            confirm(auto_approve, len(plan.changes))
+            return write_plan(run.manager, plan, run.desired, journal, allow_protected)
 
 
 def _apply_saved(
     plan_file: Path,
-    journal_file: Path | None,
+    journal: Journal | None,
     max_changes: int | None,
     allow_protected: bool,
     params: dict[str, Any],
 ) -> ExitStatus:
     saved = read_saved_plan(plan_file)
+    if saved.plan.errors:
+        failed = ", ".join(c.id for c in saved.plan.errors)
+        raise StalePlan(
+            f"{plan_file} holds tickets that could not be planned ({failed}); "
+            "nothing was written: fix them and plan again"
+        )
     settings, client = open_client(params, write=True)
     with client:
         if saved.target != target_of(settings):
@@ -107,7 +114,7 @@ def _apply_saved(
         for message in refused:
             click.echo(f"! {message}", err=True)
         plan.check_safe(_limit(max_changes, settings.max_changes), allow_protected)
-        status = write_plan(manager, plan, journal_file=journal_file)
+        status = write_plan(manager, plan, journal=journal, allow_protected=allow_protected)
         return ExitStatus.ERROR if refused and status == ExitStatus.OK else status
 
 
@@ -131,12 +138,15 @@ def write_plan(
     manager: Manager,
     plan: Plan,
     desired: Sequence[DesiredTicket] | None = None,
-    journal_file: Path | None = None,
+    journal: Journal | None = None,
+    allow_protected: bool = False,
 ) -> ExitStatus:
     """Apply with SIGINT/SIGTERM handled, print the outcomes, return the exit status."""
     stop = threading.Event()
-    with _interruptible(stop) as received, _journal(journal_file) as journal:
-        report = manager.apply(plan, desired, journal=journal, stop=stop)
+    with _interruptible(stop) as received:
+        report = manager.apply(
+            plan, desired, journal=journal, stop=stop, allow_protected=allow_protected
+        )
     for outcome in report.outcomes:
         if outcome.message:
             mark = "!" if outcome.status != "unchanged" else "="

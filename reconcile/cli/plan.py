@@ -14,7 +14,7 @@ import click
 from reconcile.cli.options import connection_options, open_client, parallelism_option
 from reconcile.cli.output import FORMATS, progress_factory, render, write_step_summary
 from reconcile.config import Settings
-from reconcile.errors import ExitStatus
+from reconcile.errors import ExitStatus, PlanError
 from reconcile.lock import find_lock
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
@@ -150,7 +150,11 @@ def plan(
     write_step_summary(result)
     if out is not None:
         saved = result.to_saved(run.sources)
-        out.write_text(json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise PlanError(f"{out}: cannot write the plan: {error.strerror}") from None
         click.echo(
             f"Saved the plan to {out}. Apply it with: reconcile apply --plan {out}", err=True
         )

@@ -26,9 +26,12 @@ from reconcile.undo import plan_undo, read_history
     help="The journal written by `apply --journal FILE`.",
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-protected", is_flag=True, help="Allow restoring protected fields.")
 @parallelism_option
 @connection_options
-def undo(journal_file: Path, auto_approve: bool, **params: Any) -> ExitStatus:
+def undo(
+    journal_file: Path, auto_approve: bool, allow_protected: bool, **params: Any
+) -> ExitStatus:
     """Restore the values that the writes in a journal overwrote.
 
     A ticket is restored only where its journal fields still hold the values apply
@@ -52,6 +55,7 @@ def undo(journal_file: Path, auto_approve: bool, **params: Any) -> ExitStatus:
             click.echo("Nothing to restore.")
             return status
         click.echo(render(result.plan, "text"), nl=False)
+        result.plan.check_safe(allow_protected=allow_protected)
         confirm(auto_approve, len(result.plan.changes))
-        applied = write_plan(manager, result.plan)
+        applied = write_plan(manager, result.plan, allow_protected=allow_protected)
         return applied if applied != ExitStatus.OK else status
