@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from reconcile.errors import ApiError
@@ -20,11 +20,16 @@ from reconcile.ticket import display_id_prefix
 
 EMPTY_STRING_TYPES = frozenset({"text", "richtext"})
 EMPTY_LIST_TYPES = frozenset({"multiselect", "array"})
-KNOWN_TYPES = frozenset(
-    {"text", "richtext", "number", "boolean", "date", "datetime", "select", "multiselect"}
-    | {"reference", "array"}
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,9}))?)?"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<offset_hours>[0-9]{2}):(?P<offset_minutes>[0-9]{2}))"
 )
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+"""ISO 8601 date-time with a required offset, in the forms the server accepts (as the
+sandbox's ``fields._DATETIME``): ``T`` or a space, seconds optional, a fraction of 1 to 9
+digits only after seconds, then ``Z`` or ``+HH:MM``/``-HH:MM``. Used with ``fullmatch``,
+instead of ``datetime.fromisoformat``, whose forms differ between Python versions."""
 
 
 def is_empty(value: Any) -> bool:
@@ -213,20 +218,39 @@ def _require(item: dict[str, Any], keys: Iterable[str], where: str) -> None:
         raise ApiError(f"{where} has no {', '.join(repr(k) for k in missing)}")
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _number_equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return False
-    return float(a) == float(b)
+    """Equal by value, exactly: ``1 == 1.0``, but 2**53 and 2**53 + 1 differ; no overflow."""
+    return _is_number(a) and _is_number(b) and a == b
 
 
 def _parse_datetime(value: Any) -> datetime:
+    """The aware datetime of a :data:`_DATETIME` string; a fraction is cut to microseconds."""
     if not isinstance(value, str):
         raise TypeError("datetime must be a string")
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError("datetime has no offset")
-    return parsed
+    match = _DATETIME.fullmatch(value)
+    if match is None:
+        raise ValueError("not an ISO 8601 date-time with an offset")
+    offset = timezone.utc
+    if match["sign"] is not None:
+        hours, minutes = int(match["offset_hours"]), int(match["offset_minutes"])
+        if hours > 23 or minutes > 59:
+            raise ValueError("offset out of range")
+        delta = timedelta(hours=hours, minutes=minutes)
+        offset = timezone(-delta if match["sign"] == "-" else delta)
+    return datetime.combine(
+        date.fromisoformat(match["date"]),
+        time(
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            int((match["fraction"] or "")[:6].ljust(6, "0")),
+        ),
+        tzinfo=offset,
+    )
 
 
 def _strictly_equal(a: Any, b: Any) -> bool:
@@ -255,7 +279,7 @@ def _check_string(field: Field, value: Any) -> str | None:
 
 
 def _check_number(field: Field, value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _is_number(value):
         return f"expects a number, got {_describe(value)}"
     if isinstance(value, float) and not math.isfinite(value):
         return "expects a finite number"
@@ -267,7 +291,7 @@ def _check_boolean(field: Field, value: Any) -> str | None:
 
 
 def _check_date(field: Field, value: Any) -> str | None:
-    if isinstance(value, str) and _DATE.match(value):
+    if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             date.fromisoformat(value)
             return None

@@ -13,11 +13,16 @@ from reconcile.importer import dump_yaml, render_import
 from reconcile.manifest import load_manifests, parse_manifest, resolve_tickets
 from reconcile.sandbox import Sandbox
 from reconcile.sandbox.demo import demo_ticket_types, demo_tickets
-from reconcile.schema import KNOWN_TYPES, Field, Schema
+from reconcile.schema import Field, Schema
 from reconcile.ticket import LiveTicket
 
 SCHEMA = Schema.from_api(demo_ticket_types())
 DEMO = demo_tickets(demo_ticket_types())
+KNOWN_TYPES = frozenset(
+    {"text", "richtext", "number", "boolean", "date", "datetime", "select", "multiselect"}
+    | {"reference", "array"}
+)
+"""Every field type of the contract."""
 
 
 def test_import_all_plans_clean_for_every_ticket_and_field_type(
