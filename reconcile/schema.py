@@ -57,15 +57,16 @@ class Field:
             return []
         return None
 
-    def check(self, value: Any) -> str | None:
+    def check(self, value: Any, *, sensitive: bool = False) -> str | None:
         """Return why ``value`` is not acceptable for this field, or None if it is.
 
         Any empty form is acceptable (it clears the field) unless the field is required.
-        Unknown field types (a newer server) accept any value.
+        Unknown field types (a newer server) accept any value. The reason quotes the
+        value, unless ``sensitive``: then it names only the value's kind.
         """
         if is_empty(value):
             return "is required and cannot be cleared" if self.required else None
-        return _TYPE_CHECKS.get(self.type, _accept_any)(self, value)
+        return _TYPE_CHECKS.get(self.type, _accept_any)(self, value, sensitive)
 
     def canonical(self, value: Any) -> Any:
         """The value to send: empty forms become this field's own empty form."""
@@ -270,82 +271,88 @@ def _as_set(value: Any) -> frozenset[Any]:
     return frozenset(value)
 
 
-def _accept_any(field: Field, value: Any) -> str | None:
+def _accept_any(field: Field, value: Any, sensitive: bool) -> str | None:
     return None
 
 
-def _check_string(field: Field, value: Any) -> str | None:
-    return None if isinstance(value, str) else f"expects a string, got {_describe(value)}"
+def _check_string(field: Field, value: Any, sensitive: bool) -> str | None:
+    return (
+        None if isinstance(value, str) else f"expects a string, got {_describe(value, sensitive)}"
+    )
 
 
-def _check_number(field: Field, value: Any) -> str | None:
+def _check_number(field: Field, value: Any, sensitive: bool) -> str | None:
     if not _is_number(value):
-        return f"expects a number, got {_describe(value)}"
+        return f"expects a number, got {_describe(value, sensitive)}"
     if isinstance(value, float) and not math.isfinite(value):
         return "expects a finite number"
     return None
 
 
-def _check_boolean(field: Field, value: Any) -> str | None:
-    return None if isinstance(value, bool) else f"expects true or false, got {_describe(value)}"
+def _check_boolean(field: Field, value: Any, sensitive: bool) -> str | None:
+    return (
+        None
+        if isinstance(value, bool)
+        else f"expects true or false, got {_describe(value, sensitive)}"
+    )
 
 
-def _check_date(field: Field, value: Any) -> str | None:
+def _check_date(field: Field, value: Any, sensitive: bool) -> str | None:
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             date.fromisoformat(value)
             return None
         except ValueError:
             pass
-    return f"expects a date YYYY-MM-DD, got {_describe(value)}"
+    return f"expects a date YYYY-MM-DD, got {_describe(value, sensitive)}"
 
 
-def _check_datetime(field: Field, value: Any) -> str | None:
+def _check_datetime(field: Field, value: Any, sensitive: bool) -> str | None:
     try:
         _parse_datetime(value)
         return None
     except (TypeError, ValueError):
-        return f"expects an ISO 8601 date-time with an offset, got {_describe(value)}"
+        return f"expects an ISO 8601 date-time with an offset, got {_describe(value, sensitive)}"
 
 
-def _check_select(field: Field, value: Any) -> str | None:
+def _check_select(field: Field, value: Any, sensitive: bool) -> str | None:
     if not isinstance(value, str):
-        return f"expects one of its options, got {_describe(value)}"
-    return _check_options(field, [value])
+        return f"expects one of its options, got {_describe(value, sensitive)}"
+    return _check_options(field, [value], sensitive)
 
 
-def _check_multiselect(field: Field, value: Any) -> str | None:
+def _check_multiselect(field: Field, value: Any, sensitive: bool) -> str | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return f"expects a list of options, got {_describe(value)}"
+        return f"expects a list of options, got {_describe(value, sensitive)}"
     if len(set(value)) != len(value):
         return "lists an option more than once"
-    return _check_options(field, value)
+    return _check_options(field, value, sensitive)
 
 
-def _check_options(field: Field, values: list[str]) -> str | None:
+def _check_options(field: Field, values: list[str], sensitive: bool) -> str | None:
     if field.options is None:
         return None
     outside = [v for v in values if v not in field.options]
     if not outside:
         return None
-    allowed = ", ".join(field.options)
-    return f"{', '.join(repr(v) for v in outside)} is not an option (options: {allowed})"
+    shown = _HIDDEN if sensitive else ", ".join(repr(v) for v in outside)
+    return f"{shown} is not an option (options: {', '.join(field.options)})"
 
 
-def _check_reference(field: Field, value: Any) -> str | None:
+def _check_reference(field: Field, value: Any, sensitive: bool) -> str | None:
     if isinstance(value, str):
         try:
             uuid.UUID(value)
             return None
         except ValueError:
             pass
-    return f"expects a UUID reference, got {_describe(value)}"
+    return f"expects a UUID reference, got {_describe(value, sensitive)}"
 
 
-def _check_array(field: Field, value: Any) -> str | None:
+def _check_array(field: Field, value: Any, sensitive: bool) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return None
-    return f"expects a list of strings, got {_describe(value)}"
+    return f"expects a list of strings, got {_describe(value, sensitive)}"
 
 
 _TYPE_CHECKS = {
@@ -362,7 +369,11 @@ _TYPE_CHECKS = {
 }
 
 
-def _describe(value: Any) -> str:
+_HIDDEN = "(sensitive value not shown)"
+
+
+def _describe(value: Any, sensitive: bool) -> str:
+    """The value's JSON kind and, unless ``sensitive``, its repr (shortened)."""
     kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     kind = kinds.get(type(value))
     if kind is None:
@@ -373,5 +384,5 @@ def _describe(value: Any) -> str:
             if isinstance(value, dict)
             else type(value).__name__
         )
-    text = repr(value)
+    text = _HIDDEN if sensitive else repr(value)
     return f"{kind} {text if len(text) <= 40 else text[:37] + '...'}"

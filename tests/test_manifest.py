@@ -490,6 +490,36 @@ def test_a_problem_is_one_line_with_path_and_line() -> None:
     )
 
 
+SECRET = "s3cr3t-Passw0rd!"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("requester", f"'{SECRET}'", "expects a UUID reference, got a string"),
+        ("summary", f"[{SECRET}]", "expects a string, got a list"),
+        ("priority", f"'{SECRET}'", "is not an option (options: Low, Medium, High, Critical)"),
+        ("tags", f"[q4, '{SECRET}']", "is not an option (options: freeze, q4, vip, security)"),
+        ("requested_at", f"'{SECRET}'", "expects an ISO 8601 date-time with an offset, got"),
+    ],
+)
+def test_a_problem_never_shows_a_sensitive_value(field: str, value: str, reason: str) -> None:
+    declared = parse(
+        "tickets:\n  - id: REQ-0501\n"
+        f"    fields: {{{field}: {value}}}\n"
+        f"    sensitive: [{field.replace('_', ' ').title()}]\n"
+    )
+    problem = only_problem(lambda: resolve_tickets(declared, SCHEMA))
+    assert reason in problem.message
+    assert "(sensitive value not shown)" in problem.message
+    assert "s3cr3t" not in problem.message
+    # The same value in a field that is not sensitive is quoted, to help fix it.
+    declared = parse(f"tickets:\n  - id: REQ-0501\n    fields: {{{field}: {value}}}\n")
+    problem = only_problem(lambda: resolve_tickets(declared, SCHEMA))
+    assert reason in problem.message
+    assert "s3cr3t" in problem.message
+
+
 # --------------------------------------------------------------------------- hostile input
 
 

@@ -63,6 +63,7 @@ class _Resolver:
                 f"{ticket.id}: unknown ticket type prefix {prefix!r} (known prefixes: {known})",
             )
             return None
+        sensitive = self.keys(ticket, ticket_type, "sensitive", ticket.sensitive_locations)
         values: dict[str, Any] = {}
         locations: dict[str, Location] = {}
         chosen: dict[str, DeclaredField] = {}
@@ -89,7 +90,8 @@ class _Resolver:
                 )
                 continue
             chosen[target.id] = declared
-            reason = target.check(declared.value)
+            # A sensitive value is never quoted in a problem: it would reach logs and CI output.
+            reason = target.check(declared.value, sensitive=target.id in sensitive)
             if reason is not None:
                 self.error(
                     ticket, declared.location, f"{ticket.id} field {target.name!r}: {reason}"
@@ -102,7 +104,7 @@ class _Resolver:
             location=ticket.location,
             type=ticket_type,
             values=values,
-            sensitive=self.keys(ticket, ticket_type, "sensitive", ticket.sensitive_locations),
+            sensitive=sensitive,
             protected=self.keys(ticket, ticket_type, "protected", ticket.protected_locations),
             locations=locations,
         )
