@@ -40,7 +40,7 @@ SAVED_PLAN_KIND = "reconcile-saved-plan"
 
 def ticket_sort_key(display_id: str) -> tuple[str, int, str]:
     """Sort display IDs by prefix, then numerically: REQ-9999 before REQ-10000."""
-    match = DISPLAY_ID.match(display_id)
+    match = DISPLAY_ID.fullmatch(display_id)
     if not match:
         return (display_id, -1, display_id)
     return (match.group("prefix"), int(match.group("number")), display_id)

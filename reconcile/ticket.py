@@ -9,12 +9,17 @@ from typing import Any
 from reconcile.errors import ApiError
 
 DISPLAY_ID = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]*)-(?P<number>[0-9]{4,})$")
-"""A display ID (``object_id``): a type prefix, a dash and at least four digits."""
+"""A display ID (``object_id``): a type prefix, a dash and at least four digits.
+
+Match it with ``fullmatch``: ``$`` also matches before a trailing newline, so ``match``
+would accept ``"REQ-0509\\n"``. The pattern keeps ``^...$`` because the manifest JSON
+Schema reuses it, where ``\\Z`` is not valid.
+"""
 
 
 def display_id_prefix(display_id: str) -> str | None:
     """Return the type prefix of a display ID (``REQ`` for ``REQ-0509``), or None if malformed."""
-    match = DISPLAY_ID.match(display_id)
+    match = DISPLAY_ID.fullmatch(display_id)
     return match.group("prefix") if match else None
 
 

@@ -24,7 +24,10 @@ from reconcile.manifest import (
     parse_manifest,
     resolve_tickets,
 )
+from reconcile.plan import ticket_sort_key
+from reconcile.sandbox.store import DISPLAY_ID as SANDBOX_DISPLAY_ID
 from reconcile.schema import Schema
+from reconcile.ticket import display_id_prefix
 
 CORPUS = Path(__file__).parent / "manifests"
 DESCRIPTION = "459cf0c6-ae1c-4ba2-8116-3b8b38207528"
@@ -488,6 +491,15 @@ def test_a_problem_is_one_line_with_path_and_line() -> None:
     assert problem == Problem(
         location="m.yaml:3", message="duplicate key 'a' (first at line 3)", path="m.yaml", line=3
     )
+
+
+def test_a_display_id_with_a_trailing_newline_is_malformed() -> None:
+    problem = only_problem(lambda: parse('tickets:\n  - id: "REQ-0509\\n"\n'))
+    assert problem.line == 2
+    assert problem.message.startswith("malformed ticket id 'REQ-0509\\n'")
+    assert display_id_prefix("REQ-0509\n") is None
+    assert ticket_sort_key("REQ-0509\n") == ("REQ-0509\n", -1, "REQ-0509\n")
+    assert SANDBOX_DISPLAY_ID.match("REQ-0509\n") is None
 
 
 SECRET = "s3cr3t-Passw0rd!"

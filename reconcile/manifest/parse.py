@@ -292,7 +292,7 @@ class _Reader:
             )
             return None
         value = node.value
-        if DISPLAY_ID.match(value):
+        if DISPLAY_ID.fullmatch(value):
             return value
         hint = " (the display ID, not the internal UUID)" if _UUID.match(value) else ""
         self.error(

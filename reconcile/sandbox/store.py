@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-DISPLAY_ID = re.compile(r"^([A-Z][A-Z0-9]*)-([0-9]{4,})$")
+DISPLAY_ID = re.compile(r"^([A-Z][A-Z0-9]*)-([0-9]{4,})\Z")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticket_types (
