@@ -31,7 +31,8 @@ def diff_ticket(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None
     """The change that brings ``live`` to ``desired``, or None when every managed field matches.
 
     Only the fields ``desired`` declares are compared; the rest of the live data is
-    not managed and never appears in the change.
+    not managed and never appears in the change. Desired values are taken as canonical
+    (as :func:`reconcile.manifest.resolve_tickets` gives them) and sent as they are.
     """
     return _diff(desired, live, _fields_by_id(desired.type))
 
@@ -99,9 +100,9 @@ def _diff(
     changed: list[FieldChange] = []
     for field_id, want in desired.values.items():
         have = data.get(field_id, _MISSING)
-        if type(have) is type(want) and type(want) in _PLAIN and have == want and want != "":
+        if type(have) is type(want) and type(want) in _PLAIN and have == want:
             # Fast path for the common in-sync scalar: equal values of one plain type are
-            # equal by every field type's rules (a clearing "" still needs canonical()).
+            # equal by every field type's rules.
             continue
         field = fields.get(field_id)
         if field is None:
@@ -109,7 +110,6 @@ def _diff(
             field = Field(id=field_id, name=field_id, label=field_id, type="unknown")
         if have is _MISSING:
             have = field.empty
-        want = field.canonical(want)
         if field.equal(want, have):
             continue
         changed.append(

@@ -10,6 +10,7 @@ import pytest
 
 from reconcile.diff import diff_ticket, make_plan
 from reconcile.errors import ApiError, TicketNotFound
+from reconcile.manifest import parse_manifest, resolve_tickets
 from reconcile.plan import ERROR, UPDATE, FieldChange, Target
 from reconcile.schema import Schema, TicketType
 from reconcile.ticket import LiveTicket
@@ -142,7 +143,14 @@ def test_absent_live_key_equals_the_empty_form(field_id: str, empty: Any) -> Non
 
 
 def test_clearing_sends_the_fields_own_empty_form() -> None:
-    ticket = Desired("REQ-0509", {"f-arr": None, "f-text": None, "f-num": ""})
+    # Resolution makes the values canonical; the diff sends them as they are.
+    [ticket] = resolve_tickets(
+        parse_manifest(
+            "tickets:\n  - id: REQ-0509\n    fields: {steps: null, summary: null, cost: ''}\n",
+            "m.yaml",
+        ),
+        SCHEMA,
+    )
     change = diff_ticket(ticket, live(data={"f-arr": ["a"], "f-text": "t", "f-num": 3}))
     assert change is not None
     assert change.ticket_update == {"f-arr": [], "f-text": "", "f-num": None}

@@ -84,8 +84,8 @@ GARBAGE = st.one_of(
 
 
 def desired_value(f: Field) -> st.SearchStrategy[Any]:
-    """Any value the manifest layer accepts for the field (empty forms included)."""
-    return (VALUES[f.type] | EMPTY_FORMS).filter(lambda v: f.check(v) is None)
+    """Any value the manifest layer yields for the field: accepted, then canonical."""
+    return (VALUES[f.type] | EMPTY_FORMS).filter(lambda v: f.check(v) is None).map(f.canonical)
 
 
 @st.composite

@@ -62,7 +62,11 @@ class DeclaredTicket:
 
 @dataclass(frozen=True)
 class DesiredTicket:
-    """A ticket resolved against the schema: desired values by field UUID."""
+    """A ticket resolved against the schema: desired values by field UUID.
+
+    ``values`` are checked and canonical (:meth:`~reconcile.schema.Field.canonical`: an
+    empty form is the field's own), so the diff sends them as they are.
+    """
 
     id: str
     location: Location
