@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -58,7 +58,7 @@ log = logging.getLogger("reconcile.http")
 
 API_PREFIX = "/api/v2/ticketing"
 USER_AGENT = f"reconcile/{__version__}"
-KINDS = ("ticket_type", "get", "list", "update", "create", "token", "retries")
+KINDS = ("ticket_type", "get", "list", "update", "token", "retries")
 """The keys of :meth:`TicketingClient.request_counts`."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -281,12 +281,10 @@ class TicketingClient:
         token_source: TokenSource,
         *,
         transport: Transport | None = None,
-        claims: Claims | None = None,
     ):
         settings.require("base_url", "tenant_id", "realm")
         self.settings = settings
         self.token_source = token_source
-        self.claims = claims
         self.transport = transport or Transport(settings)
         self._api = f"{settings.base_url}{API_PREFIX}"
         self._headers = {
@@ -351,16 +349,6 @@ class TicketingClient:
                 f"the list endpoint answered in an unexpected shape: {error}"
             ) from None
 
-    def iter_tickets(self, page_size: int = 500) -> Iterator[LiveTicket]:
-        """Every ticket of the tenant, page by page (:class:`ListUnsupported` as above)."""
-        page = 1
-        while True:
-            tickets, total = self.list_page(page, page_size)
-            yield from tickets
-            if not tickets or page * page_size >= total:
-                return
-            page += 1
-
     def update_ticket(self, object_id: str, etag: str, ticket_update: dict[str, Any]) -> str:
         """PATCH the fields of ``ticket_update`` guarded by ``etag``; return the new etag."""
         what = f"update of {object_id}"
@@ -377,26 +365,6 @@ class TicketingClient:
         if new_etag is None:
             raise OutcomeUnknown(f"{what}: answered {response.status_code} without an etag")
         return new_etag
-
-    def create_ticket(
-        self, ticket_type_id: str, team: str | None, fields: dict[str, Any]
-    ) -> tuple[str, str]:
-        """POST create; return ``(object_id, etag)`` of the new ticket."""
-        what = "create ticket"
-        response = self._call(
-            "create",
-            "POST",
-            "/ticket/create",
-            what=what,
-            params={"type": self.settings.catalog_type, "module": "ticketing"},
-            body={"ticketTypeId": ticket_type_id, "team": team, "ticket": fields},
-        )
-        self._raise_for(response, what, write=True)
-        body = _json(response)
-        object_id, etag = _field(body, "objectId"), _field(body, "etag")
-        if object_id is None or etag is None:
-            raise OutcomeUnknown(f"{what}: answered without objectId and etag")
-        return object_id, etag
 
     def _call(
         self,
@@ -498,7 +466,7 @@ def connect(
     except BaseException:
         transport.close()
         raise
-    return TicketingClient(settings, source, transport=transport, claims=claims)
+    return TicketingClient(settings, source, transport=transport)
 
 
 def refuse_plain_http(url: str, allowed: bool) -> None:

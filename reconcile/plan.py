@@ -355,20 +355,6 @@ class SavedPlan:
     created_at: str
     plan_checksum: str
 
-    def digest_for(self, ticket_id: str, field_id: str) -> Digest | None:
-        """The digest stored for a sensitive field's planned value, or None."""
-        for change in self.plan.changes:
-            if change.id == ticket_id:
-                for f in change.fields:
-                    if f.field_id == field_id and isinstance(f.after, Digest):
-                        return f.after
-        return None
-
-    def matches(self, ticket_id: str, field_id: str, value: Any) -> bool:
-        """True when ``value`` is the sensitive value that was planned for this field."""
-        digest = self.digest_for(ticket_id, field_id)
-        return digest is not None and digest.matches(value)
-
     def fill_sensitive(self, desired: Iterable[DesiredTicket]) -> tuple[Plan, dict[str, str]]:
         """Put the manifests' sensitive values into the plan, checked against their digests.
 

@@ -135,6 +135,14 @@ def test_check_safe_refuses_protected_fields_unless_allowed() -> None:
     plan.check_safe(max_changes=None, allow_protected=True)
 
 
+@dataclass
+class Declared:
+    """Stand-in with the ``id`` and ``values`` of reconcile.manifest.DesiredTicket."""
+
+    id: str
+    values: dict[str, Any]
+
+
 def saved_round_trip(plan: Plan, paths: list[str] | None = None) -> tuple[dict[str, Any], Any]:
     data = json.loads(json.dumps(plan.to_saved(paths or ["manifests/a.yaml"])))
     return data, load_saved_plan(data)
@@ -165,9 +173,15 @@ def test_saved_plan_keeps_values_but_stores_sensitive_ones_as_salted_digests(
     assert saved.plan.summary == plan.summary
     assert saved.plan.unchanged == plan.unchanged
     assert saved.plan.checksum == plan.checksum
-    assert saved.matches("REQ-0510", "f-key", "new-secret")
-    assert not saved.matches("REQ-0510", "f-key", "other")
-    assert not saved.matches("REQ-0510", "f-sel", "High")
+    # Only the sensitive field is checked against its digest; the others keep their value.
+    filled, stale = saved.fill_sensitive(
+        [Declared("REQ-0510", {"f-key": "new-secret", "f-sel": "Low"})]
+    )
+    assert stale == {}
+    assert filled.changes[1].ticket_update == {"f-sel": "High", "f-key": "new-secret"}
+    filled, stale = saved.fill_sensitive([Declared("REQ-0510", {"f-key": "other"})])
+    assert list(stale) == ["REQ-0510"]
+    assert [c.id for c in filled.changes] == ["REQ-0509", "REQ-9999"]
 
 
 def test_same_secret_gets_different_digests() -> None:
@@ -177,12 +191,6 @@ def test_same_secret_gets_different_digests() -> None:
 
 def test_fill_sensitive_restores_values_and_reports_changed_ones_as_stale() -> None:
     _, saved = saved_round_trip(make_plan())
-
-    @dataclass
-    class Declared:
-        id: str
-        values: dict[str, Any]
-
     plan, stale = saved.fill_sensitive([Declared("REQ-0510", {"f-key": "new-secret"})])
     assert stale == {}
     assert plan.changes[1].patch == {
