@@ -62,7 +62,11 @@ class AuthError(ReconcileError):
 
 
 class ApiError(ReconcileError):
-    """Raised when the ticketing API answers with an error the caller cannot recover from.
+    """Raised when a ticketing API request fails: an error answer or no usable answer.
+
+    Not every one is final: callers recover from some subclasses, e.g. apply re-reads
+    the ticket after :class:`EtagMismatch` or :class:`OutcomeUnknown`, and reading falls
+    back to one GET per ticket after :class:`ListUnsupported`.
 
     ``code`` is the server's error code (``ETAG_MISMATCH``, ``USER_PERMISSION_FAILURE``
     ...) when it gave one; ``reasons`` maps field UUIDs to validation messages.

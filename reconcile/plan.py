@@ -313,8 +313,10 @@ class Plan:
 
         Non-sensitive values are kept as they are; sensitive ones become salted
         digests. ``manifests`` are recorded relative to the current directory, where
-        ``apply --plan`` reads them again for the sensitive values. ``checksum``
-        covers everything else in the file, so an edited or damaged file is refused.
+        ``apply --plan`` reads them again for the sensitive values. ``checksum`` is an
+        unkeyed SHA-256 of everything else in the file: it catches accidental damage (a
+        truncated file, a stray hand edit), not a deliberate change, since anyone who
+        edits the file can recompute it. It is no signature.
         """
         if self.target is None:
             raise PlanError("cannot save a plan without its target (base URL, tenant, realm)")
@@ -387,8 +389,9 @@ def load_saved_plan(data: Any, source: str = "plan file") -> SavedPlan:
     """Read a saved plan (the parsed JSON of ``plan --out``), checking its version and shape.
 
     Raises :class:`PlanError` naming ``source`` and what is wrong: not a saved plan
-    (e.g. the masked ``--format json`` output), another format version, an edited or
-    damaged file (checksum), or a malformed entry.
+    (e.g. the masked ``--format json`` output), another format version, a damaged file
+    (a checksum that does not match: accidental damage only, the checksum is unkeyed),
+    or a malformed entry.
     """
     if not isinstance(data, dict):
         raise PlanError(f"{source}: not a saved plan (expected a JSON object)")

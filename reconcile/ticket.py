@@ -25,7 +25,10 @@ def display_id_prefix(display_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class LiveTicket:
-    """One ticket as read from the API. Only ``object_id``, ``etag`` and ``data`` are required."""
+    """One ticket as read from the API. Only ``object_id`` and ``etag`` are required.
+
+    ``data`` defaults to empty: an answer without it (or with ``null``) has no field values.
+    """
 
     object_id: str
     etag: str
