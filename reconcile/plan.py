@@ -43,7 +43,7 @@ def ticket_sort_key(display_id: str) -> tuple[str, int, str]:
     match = DISPLAY_ID.fullmatch(display_id)
     if not match:
         return (display_id, -1, display_id)
-    return (match.group("prefix"), int(match.group("number")), display_id)
+    return (match.group(1), int(match.group(2)), display_id)
 
 
 def canonical_json(value: Any) -> str:

@@ -8,19 +8,20 @@ from typing import Any
 
 from reconcile.errors import ApiError
 
-DISPLAY_ID = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]*)-(?P<number>[0-9]{4,})$")
+DISPLAY_ID = re.compile(r"^([A-Z][A-Z0-9]*)-([0-9]{4,})$")
 """A display ID (``object_id``): a type prefix, a dash and at least four digits.
 
 Match it with ``fullmatch``: ``$`` also matches before a trailing newline, so ``match``
-would accept ``"REQ-0509\\n"``. The pattern keeps ``^...$`` because the manifest JSON
-Schema reuses it, where ``\\Z`` is not valid.
+would accept ``"REQ-0509\\n"``. The pattern keeps ``^...$`` and unnamed groups (group 1
+is the prefix, group 2 the number) because the manifest JSON Schema reuses it, and
+editors read it as an ECMAScript regex, where ``\\Z`` and ``(?P<name>...)`` are not valid.
 """
 
 
 def display_id_prefix(display_id: str) -> str | None:
     """Return the type prefix of a display ID (``REQ`` for ``REQ-0509``), or None if malformed."""
     match = DISPLAY_ID.fullmatch(display_id)
-    return match.group("prefix") if match else None
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)

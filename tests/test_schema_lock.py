@@ -105,4 +105,6 @@ def test_schema_json(cli: Callable[..., object]) -> None:
     assert set(ticket["properties"]) == set(TICKET_KEYS) and ticket["required"] == ["id"]
     pattern = re.compile(ticket["properties"]["id"]["pattern"])
     assert pattern.match("REQ-10000") and not pattern.match("REQ-509")
+    # Editors read JSON Schema patterns as ECMAScript regexes: no Python-only syntax.
+    assert "(?P<" not in pattern.pattern and "\\Z" not in pattern.pattern
     assert schema["additionalProperties"] is False and ticket["additionalProperties"] is False

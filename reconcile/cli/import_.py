@@ -49,7 +49,7 @@ def import_(
         raise click.UsageError("give ticket IDs or --all, not both")
     if (prefix or team) and not import_all:
         raise click.UsageError("--prefix and --team go with --all")
-    malformed = [i for i in ids if not DISPLAY_ID.match(i)]
+    malformed = [i for i in ids if not DISPLAY_ID.fullmatch(i)]
     if malformed:
         raise click.BadParameter(
             f"{malformed[0]!r} is not a display ID such as REQ-0509", param_hint="ID"

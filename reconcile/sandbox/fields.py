@@ -111,7 +111,7 @@ def _boolean(field: dict[str, Any], value: Any) -> str | None:
 
 
 def _date(field: dict[str, Any], value: Any) -> str | None:
-    if isinstance(value, str) and _DATE.match(value):
+    if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             date.fromisoformat(value)
             return None
@@ -121,7 +121,7 @@ def _date(field: dict[str, Any], value: Any) -> str | None:
 
 
 def _datetime(field: dict[str, Any], value: Any) -> str | None:
-    match = _DATETIME.match(value) if isinstance(value, str) else None
+    match = _DATETIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return (
             "expects an ISO 8601 date-time with an offset (clear with null), "
