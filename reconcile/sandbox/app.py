@@ -203,9 +203,17 @@ class SandboxApp:
             response = error(
                 500, "INTERNAL_SERVER_ERROR", "Unexpected error in the sandbox"
             ).response
+        dropped = environ.get("reconcile.dropped", False)
         if route not in _SANDBOX_ROUTES:
-            status = "dropped" if environ.get("reconcile.dropped") else response.status_code
-            self.stats.request(request.method, route, status)
+            self.stats.request(
+                request.method, route, "dropped" if dropped else response.status_code
+            )
+        if dropped:
+            # Only now, with the counters up to date: a client that sees the drop and
+            # reads /_sandbox/stats at once must find it counted.
+            sock = environ.get("werkzeug.socket")
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         return response(environ, start_response)
 
     # ------------------------------------------------------------------ common checks
@@ -457,11 +465,8 @@ class SandboxApp:
         if fault is None:
             return
         self.stats.fault(fault)
-        sock = request.environ.get("werkzeug.socket")
-        if fault == fault_kinds.DROP and sock is not None:
-            request.environ["reconcile.dropped"] = True
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        if fault == fault_kinds.DROP and request.environ.get("werkzeug.socket") is not None:
+            request.environ["reconcile.dropped"] = True  # __call__ drops the connection
             raise Answer(Response(b"", 500))
         raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
 
