@@ -11,6 +11,7 @@ from reconcile import manager as manager_module
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
+from reconcile.journal import Journal
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN
 
@@ -79,24 +80,49 @@ def test_a_race_that_would_newly_change_a_protected_field_is_refused(sandbox, tm
     assert live(sandbox, "REQ-0509")["data"][fields["priority"]] == "Critical"
 
 
-def test_credentials_that_die_mid_run_stop_new_writes_and_keep_the_report(cli, sandbox_factory):
-    sandbox = sandbox_factory(demo=True, latency_ms=150)
+class RevokedAfter:
+    """A token source whose credentials the identity provider revokes after some requests:
+    from then on it hands out a token the server refuses (401), as a revoked one would be."""
+
+    description = "a token revoked mid-run"
+
+    def __init__(self, good: str, bad: str, requests: int):
+        self.good, self.bad, self.left = good, bad, requests
+
+    def token(self) -> str:
+        self.left -= 1
+        return self.good if self.left >= 0 else self.bad
+
+    def invalidate(self, token: str) -> None:
+        return None
+
+
+def test_credentials_that_die_mid_run_stop_new_writes_and_keep_the_report(sandbox, tmp_path):
     ids = ["REQ-0501", "REQ-0502", "REQ-0504", "REQ-0505", "REQ-0506", "REQ-0507"]
     ids += ["REQ-0508", "REQ-0509", "REQ-0510", "REQ-0511", "REQ-0512", "REQ-0513"]
-    tickets = "".join(f"  - id: {i}\n    fields:\n      location: Lab 7\n" for i in ids)
-    Path("m.yaml").write_text("tickets:\n" + tickets)
-    token = sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=(), expires_in=3)
-    result = cli(
-        "apply", "m.yaml", "--auto-approve", "--parallelism", "1", "--journal", "j.jsonl",
-        expect=1, RECONCILE_BASE_URL=sandbox.base_url, RECONCILE_TOKEN=token,
-    )  # fmt: skip
-    updated = len(patches_by_ticket(sandbox))
-    assert 0 < updated < len(ids)
-    assert f"Apply: {updated} updated, {len(ids) - updated} failed" in result.stdout
-    assert "not written: stopped after an error on" in result.stderr
-    assert "Traceback" not in result.stderr
-    written = [e for e in journal_lines(Path("j.jsonl")) if e["status"] == "updated"]
-    assert len(written) == updated
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        "tickets:\n" + "".join(f"  - id: {i}\n    fields:\n      location: Lab 7\n" for i in ids)
+    )
+    good = sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=())
+    bad = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")  # signature broken
+    reads = 1 + len(ids)  # ticket types, then one GET per ticket
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    with TicketingClient(settings, RevokedAfter(good, bad, reads + 5)) as client:
+        manager = Manager(client, parallelism=1)
+        desired = manager.load([manifest])
+        plan = manager.plan(desired)
+        with Journal(tmp_path / "j.jsonl") as journal:
+            report = manager.apply(plan, desired, journal=journal)
+    assert report.summary == f"Apply: 5 updated, {len(ids) - 5} failed, 0 unchanged."
+    statuses = [o.status for o in report.outcomes]
+    assert statuses.count("updated") == 5 and statuses.count("failed") == 1
+    assert statuses.count("skipped") == len(ids) - 6
+    skipped = next(o for o in report.outcomes if o.status == "skipped")
+    assert skipped.message.startswith("not written: stopped after an error on")
+    assert len(patches_by_ticket(sandbox)) == 5
+    written = [e for e in journal_lines(tmp_path / "j.jsonl") if e["status"] == "updated"]
+    assert len(written) == 5
 
 
 def test_a_list_endpoint_that_refuses_falls_back_to_one_get_each(cli, sandbox_factory, monkeypatch):
