@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from reconcile.cli.options import connection_options, open_client, parallelism_option
-from reconcile.cli.output import progress_factory, render
-from reconcile.cli.plan import paths_argument, planned, shard_option, target_of, target_option
+from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.cli.output import render
+from reconcile.cli.plan import paths_argument, planned, shard_option, target_option
 from reconcile.errors import ExitStatus, StalePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard, read_saved_plan
@@ -95,21 +95,14 @@ def _apply_saved(
             f"{plan_file} holds tickets that could not be planned ({failed}); "
             "nothing was written: fix them and plan again"
         )
-    settings, client = open_client(params, write=True)
-    with client:
-        if saved.target != target_of(settings):
-            made, here = saved.target, target_of(settings)
+    with open_manager(params, write=True) as (settings, manager):
+        if saved.target != manager.target:
+            made, here = saved.target, manager.target
             raise StalePlan(
                 f"{plan_file} was made for {made.base_url} (tenant {made.tenant_id}, realm"
                 f" {made.realm}); refusing to apply it to {here.base_url} (tenant"
                 f" {here.tenant_id}, realm {here.realm})"
             )
-        manager = Manager(
-            client,
-            parallelism=settings.parallelism,
-            target=saved.target,
-            progress=progress_factory(),
-        )
         plan, refused = manager.prepare_saved(saved)
         for message in refused:
             click.echo(f"! {message}", err=True)

@@ -7,11 +7,9 @@ from typing import Any
 
 import click
 
-from reconcile.cli.options import connection_options, open_client, parallelism_option
-from reconcile.cli.output import progress_factory
+from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.errors import ApiError, ExitStatus, ListUnsupported
 from reconcile.importer import render_import, select_tickets
-from reconcile.manager import Manager
 from reconcile.plan import ticket_sort_key
 from reconcile.ticket import DISPLAY_ID
 
@@ -55,9 +53,7 @@ def import_(
             f"{malformed[0]!r} is not a display ID such as REQ-0509", param_hint="ID"
         )
     names = [n.strip() for n in (fields or "").split(",") if n.strip()]
-    settings, client = open_client(params, write=False)
-    with client:
-        manager = Manager(client, parallelism=settings.parallelism, progress=progress_factory())
+    with open_manager(params, write=False) as (_, manager):
         if import_all:
             try:
                 listed = manager.read_all()

@@ -1,4 +1,4 @@
-"""Click options shared by the commands that talk to the tenant, and :func:`open_client`.
+"""Click options shared by the commands that talk to the tenant; opening a client for them.
 
 The options carry no ``envvar``: :func:`reconcile.config.load_settings` owns the
 precedence (flag > environment > reconcile.yaml > default) so it is the same for every
@@ -8,16 +8,21 @@ command line shows in the process list; use ``--token-file`` or ``RECONCILE_TOKE
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
 import click
 
+from reconcile.cli.output import progress_factory
 from reconcile.client import RedactingFilter, TicketingClient, connect
 from reconcile.config import CATALOG_TYPES, Settings, load_settings
+from reconcile.lock import find_lock
+from reconcile.manager import Manager
+from reconcile.plan import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +99,31 @@ def parallelism_option(command: F) -> F:
         metavar="N",
         help="Requests in flight at once [RECONCILE_PARALLELISM; default 10].",
     )(command)
+
+
+def target_of(settings: Settings) -> Target:
+    """The tenant a run talks to, as plans record it."""
+    return Target(settings.base_url or "", settings.tenant_id or "", settings.realm or "")
+
+
+@contextlib.contextmanager
+def open_manager(params: dict[str, Any], *, write: bool) -> Iterator[tuple[Settings, Manager]]:
+    """:func:`open_client`, then a :class:`Manager` over it for this run's settings.
+
+    The client is closed when the ``with`` block ends, also on errors.
+    """
+    settings, client = open_client(params, write=write)
+    with client:
+        yield (
+            settings,
+            Manager(
+                client,
+                parallelism=settings.parallelism,
+                target=target_of(settings),
+                progress=progress_factory(),
+                lock_file=find_lock(settings.config_path),
+            ),
+        )
 
 
 def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, TicketingClient]:

@@ -11,14 +11,13 @@ from typing import Any
 
 import click
 
-from reconcile.cli.options import connection_options, open_client, parallelism_option
-from reconcile.cli.output import FORMATS, progress_factory, render, write_step_summary
+from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.cli.output import FORMATS, render, write_step_summary
 from reconcile.config import Settings
 from reconcile.errors import ExitStatus, PlanError
-from reconcile.lock import find_lock
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
-from reconcile.plan import Plan, RequestBudget, Target
+from reconcile.plan import Plan, RequestBudget
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 format_option = click.option(
@@ -60,10 +59,6 @@ def manifest_paths(paths: Sequence[str], settings: Settings) -> list[str]:
     return [str(p) for p in settings.manifests] or ["manifests"]
 
 
-def target_of(settings: Settings) -> Target:
-    return Target(settings.base_url, settings.tenant_id, settings.realm)
-
-
 @dataclass(frozen=True)
 class PlanRun:
     """What planning produced, for the command that goes on with it."""
@@ -88,15 +83,7 @@ def planned(
 
     The client stays open inside the ``with`` block (apply writes through it).
     """
-    settings, client = open_client(params, write=write)
-    with client:
-        manager = Manager(
-            client,
-            parallelism=settings.parallelism,
-            target=target_of(settings),
-            progress=progress_factory(),
-            lock_file=find_lock(settings.config_path),
-        )
+    with open_manager(params, write=write) as (settings, manager):
         sources = manifest_paths(paths, settings)
         desired = manager.load(sources, only=targets, shard=shard)
         yield PlanRun(settings, manager, desired, manager.plan(desired), sources)

@@ -8,11 +8,9 @@ from typing import Any
 import click
 
 from reconcile.cli.apply import confirm, write_plan
-from reconcile.cli.options import connection_options, open_client, parallelism_option
-from reconcile.cli.output import progress_factory, render
-from reconcile.cli.plan import target_of
+from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.cli.output import render
 from reconcile.errors import ExitStatus
-from reconcile.manager import Manager
 from reconcile.undo import plan_undo, read_history
 
 
@@ -39,14 +37,7 @@ def undo(
     Exits 1 when anything was not restored.
     """
     history = read_history(journal_file)
-    settings, client = open_client(params, write=True)
-    with client:
-        manager = Manager(
-            client,
-            parallelism=settings.parallelism,
-            target=target_of(settings),
-            progress=progress_factory(),
-        )
+    with open_manager(params, write=True) as (_, manager):
         result = plan_undo(manager, history)
         for message in result.refused:
             click.echo(f"! {message}", err=True)
