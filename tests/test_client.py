@@ -311,7 +311,7 @@ def test_client_credentials_survive_token_expiry_with_few_token_requests(
 
 
 def test_401_refreshes_client_credentials_once(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(demo=True, token_lifetime=1)
+    sandbox = sandbox_factory(demo=True, token_lifetime=3)
     settings = settings_for(sandbox)
     transport = Transport(settings)
     frozen = ClientCredentials(
@@ -323,7 +323,7 @@ def test_401_refreshes_client_credentials_once(sandbox_factory: Any) -> None:
     )
     with TicketingClient(settings, frozen, transport=transport) as client:
         client.get_ticket("REQ-0509")
-        time.sleep(2.1)  # the server now rejects the cached token
+        time.sleep(4.1)  # past the cached token's exp (whole seconds): the server rejects it
         assert client.get_ticket("REQ-0509").object_id == "REQ-0509"
     stats = sandbox.stats()
     assert stats["by_method_status"]["GET"] == {"200": 2, "401": 1}

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
@@ -205,15 +206,17 @@ def test_token_lifetime_and_extra_clients(sandbox_factory: Any, api_for: Any) ->
     """--token-lifetime sets expires_in (short-lived tokens expire); --client adds a client
     with a role and teams."""
     sandbox = sandbox_factory(
-        demo=True, token_lifetime=1, clients=["fin:pw:ticket_writer:finance,payroll"]
+        demo=True, token_lifetime=3, clients=["fin:pw:ticket_writer:finance,payroll"]
     )
     api = api_for(sandbox)
     answer = grant(sandbox, "fin", "pw").json()
-    assert answer["expires_in"] == 1
+    assert answer["expires_in"] == 3
     token = answer["access_token"]
     assert api.update("PMT-0047", {}, token).status_code == 200  # team finance
     assert api.update("REQ-0509", {}, token).status_code == 401  # team network
-    time.sleep(2.1)
+    # Whole seconds: wait until the token's own exp has passed, however loaded the machine.
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 1.1)
     assert api.get("/ticket/REQ-0509", token=token).json()["code"] == "UNAUTHORIZED"
 
 
