@@ -66,3 +66,14 @@ def list_tickets(sandbox: Sandbox) -> list[dict[str, Any]]:
         if not body["data"] or len(tickets) >= body["total"]:
             return tickets
         page += 1
+
+
+def token_url(sandbox: Sandbox, realm: str | None = None) -> str:
+    """The sandbox's Keycloak-style token endpoint."""
+    return f"{sandbox.base_url}/realms/{realm or sandbox.realm}/protocol/openid-connect/token"
+
+
+def grant(sandbox: Sandbox, client_id: str, secret: str, **extra: str) -> requests.Response:
+    """A client-credentials request to the token endpoint."""
+    data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    return requests.post(token_url(sandbox), data={**data, **extra}, timeout=10)

@@ -34,6 +34,8 @@ from reconcile.errors import (
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, DEMO_READER, DEMO_WRITER
 
+from sandbox_api import token_url
+
 OTHER_TENANT = "00000000-0000-4000-8000-000000000000"
 DESCRIPTION = "459cf0c6-ae1c-4ba2-8116-3b8b38207528"
 
@@ -315,7 +317,7 @@ def test_401_refreshes_client_credentials_once(sandbox_factory: Any) -> None:
     settings = settings_for(sandbox)
     transport = Transport(settings)
     frozen = ClientCredentials(
-        f"{sandbox.base_url}/realms/{sandbox.realm}/protocol/openid-connect/token",
+        token_url(sandbox),
         DEMO_ADMIN.client_id,
         DEMO_ADMIN.secret,
         transport.post_token,

@@ -18,6 +18,8 @@ import requests
 from reconcile.sandbox import DEMO_ADMIN, DEMO_READER, DEMO_WRITER
 from reconcile.sandbox.demo import DESCRIPTION_FIELD_ID, DUE_DATE_FIELD_ID
 
+from sandbox_api import grant
+
 DESCRIPTION = DESCRIPTION_FIELD_ID
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 PERMISSION = {
@@ -199,15 +201,7 @@ def test_last_updated_by_is_the_service_account_subject(api: Any, sandbox: Any) 
     token = sandbox.token(sub="sa-tenant-3f2c9b")
     assert api.update("REQ-0509", {DESCRIPTION: "x"}, token).status_code == 200
     assert api.ticket("REQ-0509")["lastUpdatedBy"] == "sa-tenant-3f2c9b"
-    granted = requests.post(
-        f"{sandbox.base_url}/realms/{sandbox.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": DEMO_WRITER.client_id,
-            "client_secret": DEMO_WRITER.secret,
-        },
-        timeout=10,
-    ).json()["access_token"]
+    granted = grant(sandbox, DEMO_WRITER.client_id, DEMO_WRITER.secret).json()["access_token"]
     assert api.update("REQ-0509", {DESCRIPTION: "y"}, granted).status_code == 200
     assert api.ticket("REQ-0509")["lastUpdatedBy"] == DEMO_WRITER.sub
 
@@ -538,15 +532,7 @@ def test_writer_may_update_only_own_teams_or_no_team(api: Any, sandbox: Any) -> 
 
 def test_reader_client_cannot_patch(api: Any, sandbox: Any) -> None:
     """[contract] read-only scope: reads allowed, PATCH 401 USER_PERMISSION_FAILURE."""
-    token = requests.post(
-        f"{sandbox.base_url}/realms/{sandbox.realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": DEMO_READER.client_id,
-            "client_secret": DEMO_READER.secret,
-        },
-        timeout=10,
-    ).json()["access_token"]
+    token = grant(sandbox, DEMO_READER.client_id, DEMO_READER.secret).json()["access_token"]
     assert api.get("/ticket/REQ-0509", token=token).status_code == 200
     assert api.update("REQ-0509", {DESCRIPTION: "x"}, token).json() == PERMISSION
 

@@ -9,6 +9,8 @@ import requests
 
 from reconcile.sandbox.demo import DEMO_WRITER, DESCRIPTION_FIELD_ID
 
+from sandbox_api import grant
+
 QUERY = "?type=template&module=ticketing"
 
 
@@ -43,15 +45,7 @@ def test_faults_spare_the_token_endpoint_and_sandbox_routes(sandbox_factory: Any
     """Faults apply to API routes only: the token endpoint and /_sandbox always answer."""
     sandbox = sandbox_factory(demo=True, fail_rate=1.0, rate_limit_rate=1.0, latency_ms=300)
     started = time.monotonic()
-    token = requests.post(
-        f"{sandbox.base_url}/realms/demo/protocol/openid-connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": DEMO_WRITER.client_id,
-            "client_secret": DEMO_WRITER.secret,
-        },
-        timeout=10,
-    )
+    token = grant(sandbox, DEMO_WRITER.client_id, DEMO_WRITER.secret)
     assert token.status_code == 200
     assert requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=10).status_code == 200
     assert time.monotonic() - started < 0.3

@@ -24,6 +24,8 @@ from reconcile.sandbox import (
 )
 from reconcile.sandbox.demo import DESCRIPTION_FIELD_ID
 
+from sandbox_api import grant, token_url
+
 # ---------------------------------------------------------------------------- demo data
 
 
@@ -144,20 +146,6 @@ def test_options_are_checked() -> None:
 
 
 # ---------------------------------------------------------------------------- token endpoint
-
-
-def token_url(sandbox: Any, realm: str | None = None) -> str:
-    return f"{sandbox.base_url}/realms/{realm or sandbox.realm}/protocol/openid-connect/token"
-
-
-def grant(sandbox: Any, client_id: str, secret: str, **extra: str) -> requests.Response:
-    data = {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": secret,
-        **extra,
-    }
-    return requests.post(token_url(sandbox), data=data, timeout=10)
 
 
 @pytest.mark.parametrize("client", DEMO_CLIENTS, ids=lambda c: c.client_id)
