@@ -75,7 +75,7 @@ def render_import(
     return Imported(text=HEADER + body, tickets=len(ordered), notes=tuple(notes))
 
 
-def select_tickets(
+def filter_listed(
     tickets: Iterable[LiveTicket], *, prefix: str | None = None, team: str | None = None
 ) -> list[LiveTicket]:
     """The tickets of type ``prefix`` and team ``team`` (the list endpoint has no filters)."""
@@ -236,7 +236,7 @@ __all__ = [
     "Imported",
     "ManifestDumper",
     "dump_yaml",
+    "filter_listed",
     "needs_quotes",
     "render_import",
-    "select_tickets",
 ]

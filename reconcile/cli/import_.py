@@ -9,7 +9,7 @@ import click
 
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.errors import ApiError, ExitStatus, ListUnsupported
-from reconcile.importer import render_import, select_tickets
+from reconcile.importer import filter_listed, render_import
 from reconcile.plan import ticket_sort_key
 from reconcile.ticket import DISPLAY_ID
 
@@ -59,7 +59,7 @@ def import_(
                 listed = manager.read_all()
             except ListUnsupported as error:
                 raise ApiError(f"--all needs the list endpoint: {error}") from None
-            tickets = select_tickets(listed, prefix=prefix, team=team)
+            tickets = filter_listed(listed, prefix=prefix, team=team)
         else:
             live = manager.read_live(sorted(set(ids), key=ticket_sort_key))
             failed = [(i, r) for i, r in live.items() if isinstance(r, ApiError)]
