@@ -76,6 +76,7 @@ _CHECKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "path"), _OPERATIONS)
 def test_answers_follow_the_document(
     api_schema: Any, shared_sandbox: Sandbox, method: str, path: str
