@@ -32,7 +32,7 @@ def _with_field(schema: Schema, prefix: str, field: str, **changes: object) -> S
 
 def test_pull_writes_the_lock_and_it_reads_back(cli: Callable[..., object], tmp_path: Path) -> None:
     result = cli("schema", "pull")
-    assert "reconcile.lock.yaml: 3 ticket type(s), 55 field(s)." in result.stderr
+    assert "reconcile.lock.yaml: 3 ticket type(s), 58 field(s)." in result.stderr
     assert read_lock(tmp_path / "reconcile.lock.yaml") == LIVE
     cli("schema", "pull", "-o", "other.lock")
     assert (tmp_path / "other.lock").read_text() == dump_lock(LIVE)

@@ -3,10 +3,12 @@
 Everything here is deterministic: UUIDs and etags are derived from names, values come
 from a ``random.Random`` with a fixed seed, timestamps are fixed. Tests may rely on it.
 
-- ``REQ`` Service Request: 27 fields, every field type of the contract. ``REQ-0509``
+- ``REQ`` Service Request: 28 fields, every field type of the contract. ``REQ-0509``
   is the vendor doc's example (team ``network``; its description field has the doc's
   UUID ``459cf0c6-ae1c-4ba2-8116-3b8b38207528``).
-- ``CTC`` Change: 15 fields. ``PMT`` Payment: 13 fields.
+- ``CTC`` Change: 16 fields. ``PMT`` Payment: 14 fields.
+- Every type has a text field ``external_ref`` ("External reference"), the demo's
+  ``key_field``; no seeded ticket sets it.
 - Teams: network, service-desk, finance, infrastructure, security, and null.
 """
 
@@ -46,6 +48,8 @@ DESCRIPTION_FIELD_ID = "459cf0c6-ae1c-4ba2-8116-3b8b38207528"
 """The vendor doc's example field: the description of REQ tickets."""
 DUE_DATE_FIELD_ID = "8d0f5c1e-6a57-4c0e-9d3b-2f1e7c9a4b10"
 """The manifest format's example field: the due date of REQ tickets."""
+KEY_FIELD = "external_ref"
+"""The text field of every demo type that holds a declared ticket's key (``key_field``)."""
 
 TEAMS = ("network", "service-desk", "finance", "infrastructure", "security", None)
 PEOPLE = (
@@ -139,6 +143,7 @@ def _req_fields() -> list[dict[str, Any]]:
             "multiselect",
             options=("Email", "VPN", "Wi-Fi", "ERP", "CRM", "Printing", "Telephony"),
         ),
+        f(KEY_FIELD, "External reference", "text"),
     ]
 
 
@@ -170,6 +175,7 @@ def _ctc_fields() -> list[dict[str, Any]]:
         f("rollback_plan", "Rollback Plan", "richtext"),
         f("downtime_minutes", "Downtime (minutes)", "number"),
         f("tags", "Tags", "multiselect", options=("freeze", "q4", "maintenance", "security")),
+        f(KEY_FIELD, "External reference", "text"),
     ]
 
 
@@ -189,6 +195,7 @@ def _pmt_fields() -> list[dict[str, Any]]:
         f("notes", "Notes", "richtext"),
         f("flags", "Flags", "multiselect", options=("recurring", "urgent", "disputed", "foreign")),
         f("description", "Description", "richtext"),
+        f(KEY_FIELD, "External reference", "text"),
     ]
 
 
@@ -337,7 +344,8 @@ class ValueMaker:
 
     def data(self, ticket_type: dict[str, Any], count: int) -> dict[str, Any]:
         """Values for the required fields and up to ``count`` fields in all."""
-        fields = ticket_type["fields"]
+        # No seeded ticket was created from git, so none holds a key.
+        fields = [f for f in ticket_type["fields"] if f["name"] != KEY_FIELD]
         required = [f for f in fields if f.get("required")]
         optional = [f for f in fields if not f.get("required")]
         extra = max(0, min(len(optional), count - len(required)))

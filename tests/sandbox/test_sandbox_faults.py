@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from reconcile.sandbox.demo import DEMO_WRITER, DESCRIPTION_FIELD_ID
+from reconcile.sandbox.demo import DEMO_WRITER, DESCRIPTION_FIELD_ID, KEY_FIELD
 
 from sandbox_api import grant
 
@@ -112,3 +112,59 @@ def test_drop_after_commit_really_commits(sandbox_factory: Any) -> None:
     assert stats["by_method_status"]["PATCH"].get("dropped") == outcomes.count("dropped")
     # the server is still healthy after dropping connections
     assert statuses(sandbox, 1) == [200]
+
+
+def _create(sandbox: Any, ticket: dict[str, Any]) -> requests.Response:
+    types = {t["prefix"]: t["id"] for t in sandbox.store.types}
+    with requests.Session() as session:
+        return session.post(
+            f"{sandbox.base_url}/api/v2/ticketing/ticket/create{QUERY}",
+            json={"ticketTypeId": types["PMT"], "team": "finance", "ticket": ticket},
+            headers=sandbox.headers(sandbox.token(roles=["ticket_admin"], teams=[])),
+            timeout=10,
+        )
+
+
+def _payment(sandbox: Any, ref: Any) -> dict[str, Any]:
+    fields = {f["name"]: f["id"] for f in sandbox.store.types[2]["fields"]}
+    return {
+        fields["payee"]: "Initech Consulting",
+        fields["amount"]: 12.5,
+        fields["currency"]: "EUR",
+        fields[KEY_FIELD]: ref,
+    }
+
+
+def test_create_takes_the_same_faults_as_patch(sandbox_factory: Any) -> None:
+    """Create: 429 and 500 before any work create nothing; drop-after-commit creates the
+    ticket whatever the client saw (so a client must look before it creates again)."""
+    for option, status in (("rate_limit_rate", 429), ("fail_rate", 500)):
+        sandbox = sandbox_factory(demo=True, **{option: 1.0})
+        before = len(sandbox.store.page(1, 500)[0])
+        assert _create(sandbox, _payment(sandbox, "k-1")).status_code == status
+        assert len(sandbox.store.page(1, 500)[0]) == before
+        assert sandbox.stats()["writes"]["creates"] == 0
+    sandbox = sandbox_factory(demo=True, drop_after_commit_rate=1.0, fault_seed=3)
+    outcomes = []
+    for n in range(8):
+        try:
+            outcomes.append(_create(sandbox, _payment(sandbox, f"k-{n}")).status_code)
+        except requests.ConnectionError:
+            outcomes.append("dropped")
+    assert set(outcomes) == {500, "dropped"}
+    created = [
+        t for t in sandbox.store.page(1, 500)[0] if "PMT-0050" <= t["object_id"] <= "PMT-9999"
+    ]
+    key_id = {f["name"]: f["id"] for f in sandbox.store.types[2]["fields"]}[KEY_FIELD]
+    assert sorted(t["data"][key_id] for t in created) == [f"k-{n}" for n in range(8)]
+    assert sandbox.stats()["writes"]["creates"] == 8
+
+
+def test_create_validates_the_key_field_as_text(sandbox_factory: Any) -> None:
+    """The demo key field external_ref is a text field: a number in it is refused."""
+    sandbox = sandbox_factory(demo=True)
+    response = _create(sandbox, _payment(sandbox, 510))
+    assert response.status_code == 400
+    key_id = {f["name"]: f["id"] for f in sandbox.store.types[2]["fields"]}[KEY_FIELD]
+    assert set(response.json()["validationResult"]["reason"]) == {key_id}
+    assert sandbox.stats()["writes"]["creates"] == 0
