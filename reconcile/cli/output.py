@@ -12,11 +12,12 @@ from pathlib import Path
 import click
 
 from reconcile.plan import Plan, RequestBudget
+from reconcile.render.html import render_html
 from reconcile.render.json import render_json
 from reconcile.render.markdown import render_markdown
 from reconcile.render.text import render_text
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 
 def in_github_actions() -> bool:
@@ -31,10 +32,12 @@ def use_color() -> bool:
 def render(
     plan: Plan, fmt: str, *, drift: bool = False, budget: RequestBudget | None = None
 ) -> str:
-    """The plan in one of ``FORMATS``, as a string; ``budget`` shows in text and Markdown."""
+    """The plan in one of ``FORMATS``, as a string; ``budget`` shows in text, Markdown, HTML."""
     out = io.StringIO()
     if fmt == "json":
         render_json(plan, out)
+    elif fmt == "html":
+        render_html(plan, out, drift=drift, budget=budget)
     elif fmt == "markdown":
         render_markdown(plan, out, drift=drift, budget=budget)
     else:

@@ -26,7 +26,10 @@ format_option = click.option(
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Output format: text for people, json for machines, markdown for pull requests.",
+    help=(
+        "Output format: text for people, json for machines, markdown for pull requests, "
+        "html for a self-contained report page."
+    ),
 )
 target_option = click.option(
     "--target",
