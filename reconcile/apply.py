@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from reconcile.client import TicketingClient
 from reconcile.diff import diff_ticket
 from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileError
-from reconcile.journal import Journal
+from reconcile.journal import Journal, Status, target_of
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import UPDATE, FieldChange, Plan, TicketChange, ticket_sort_key
 from reconcile.schema import Field, Schema
@@ -108,6 +108,9 @@ def apply_plan(
         client, desired, schema, journal, stop or threading.Event(), allow_protected
     )
     updates = [c for c in plan.changes if c.action == UPDATE]
+    if journal is not None and updates:
+        settings = client.settings
+        journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
     outcomes: list[TicketOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         pending = {pool.submit(writer.write, change) for change in updates}
@@ -151,14 +154,15 @@ class _TicketWriter:
         last = ""
         try:
             for _ in range(MAX_REBASES + 1):
+                seq = self._intent(change, etag)
                 try:
                     new_etag = self.client.update_ticket(change.id, etag, change.ticket_update)
                 except (EtagMismatch, OutcomeUnknown) as error:
                     maybe_landed = isinstance(error, OutcomeUnknown)
-                    status = "unknown" if maybe_landed else "etag_mismatch"
-                    self._record(change, etag, None, status)
+                    status = Status.UNKNOWN if maybe_landed else Status.ETAG_MISMATCH
+                    self._outcome(seq, change, status, None, error)
                     live = self.client.get_ticket(change.id)
-                    next_change, outcome = self._rebase(planned, change, live, maybe_landed)
+                    next_change, outcome = self._rebase(planned, change, live, maybe_landed, seq)
                     if outcome is not None:
                         return outcome
                     if self.stop.is_set():  # interrupted: resolve the outcome, send nothing new
@@ -169,27 +173,33 @@ class _TicketWriter:
                     change, etag = next_change, live.etag
                     last = "last: outcome unknown" if maybe_landed else "last: another writer won"
                     continue
-                self._record(change, etag, new_etag, UPDATED)
+                except ReconcileError as error:  # refused, or never sent: it did not land
+                    self._outcome(seq, change, Status.FAILED, None, error)
+                    raise
+                self._outcome(seq, change, Status.UPDATED, new_etag)
                 return TicketOutcome(change.id, UPDATED, None, etag, new_etag, change.fields)
         except ApiError as error:
-            self._record(change, etag, None, "failed", error)
             return self._failed(change, etag, error)
         except ReconcileError as error:
             # The credentials or the connection failed, not this ticket: start no more.
             self.halted = f"stopped after an error on {change.id}: {error}"
-            self._record(change, etag, None, "failed", error)
             return TicketOutcome(change.id, FAILED, str(error), etag)
         message = f"conflict: gave up after {MAX_REBASES} re-reads ({last}); re-run apply"
         return TicketOutcome(planned.id, CONFLICT, message, etag, None, planned.fields)
 
     def _rebase(
-        self, planned: TicketChange, sent: TicketChange, live: LiveTicket, maybe_landed: bool
+        self,
+        planned: TicketChange,
+        sent: TicketChange,
+        live: LiveTicket,
+        maybe_landed: bool,
+        seq: int | None,
     ) -> tuple[TicketChange, TicketOutcome | None]:
         """Decide what to send after a lost race or an unknown outcome, or how it ended."""
         if self.desired is not None:
             fresh = diff_ticket(self.desired[planned.id], live)
             if fresh is None:
-                return sent, self._settled(planned, sent, live, maybe_landed)
+                return sent, self._settled(planned, sent, live, maybe_landed, seq)
             newly_protected = [
                 f.name for f in fresh.fields if f.protected and not self.allow_protected
             ]
@@ -206,7 +216,7 @@ class _TicketWriter:
             return live.data.get(c.field_id, f.empty)
 
         if maybe_landed and all(f.equal(c.after, now(c, f)) for c, f in fields):
-            return sent, self._settled(planned, sent, live, maybe_landed)
+            return sent, self._settled(planned, sent, live, maybe_landed, seq)
         moved = [c.name for c, f in fields if not c.holds_before(now(c, f), f)]
         if not moved:
             return replace(planned, etag=live.etag), None
@@ -215,11 +225,16 @@ class _TicketWriter:
         return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
 
     def _settled(
-        self, planned: TicketChange, sent: TicketChange, live: LiveTicket, maybe_landed: bool
+        self,
+        planned: TicketChange,
+        sent: TicketChange,
+        live: LiveTicket,
+        maybe_landed: bool,
+        seq: int | None,
     ) -> TicketOutcome:
         """The re-read shows every planned value in place: our write landed, or another's."""
         if maybe_landed:
-            self._record(sent, sent.etag or "", live.etag, UPDATED, "confirmed by re-reading")
+            self._outcome(seq, sent, Status.UPDATED, live.etag, "confirmed by re-reading")
             return TicketOutcome(planned.id, UPDATED, None, sent.etag, live.etag, sent.fields)
         note = "another writer already set the declared values"
         return TicketOutcome(planned.id, UNCHANGED, note, sent.etag, live.etag, sent.fields)
@@ -238,21 +253,24 @@ class _TicketWriter:
     def _failed(self, change: TicketChange, etag: str, error: ApiError) -> TicketOutcome:
         return TicketOutcome(change.id, FAILED, describe_error(change, error), etag)
 
-    def _record(
+    def _intent(self, change: TicketChange, etag: str) -> int | None:
+        """Journal the write before it is sent (the journal's seq, None without a journal)."""
+        return None if self.journal is None else self.journal.intent(change, etag)
+
+    def _outcome(
         self,
+        seq: int | None,
         change: TicketChange,
-        etag_before: str,
+        status: Status,
         etag_after: str | None,
-        status: str,
         detail: ReconcileError | str | None = None,
     ) -> None:
-        if self.journal is None:
+        if self.journal is None or seq is None:
             return
         if isinstance(detail, ApiError):
             detail = describe_error(change, detail)
-        self.journal.record(
-            change, etag_before, etag_after, status, None if detail is None else str(detail)
-        )
+        message = None if detail is None else str(detail)
+        self.journal.outcome(seq, change.id, status, etag_after, message)
 
 
 def describe_error(change: TicketChange, error: ApiError) -> str:

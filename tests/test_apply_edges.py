@@ -11,7 +11,7 @@ from reconcile import manager as manager_module
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
-from reconcile.journal import Journal
+from reconcile.journal import Journal, Status, read_journal
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN
 
@@ -44,9 +44,9 @@ def test_saved_plan_with_a_sensitive_field_applies_and_journals_digests(cli, san
     assert data[fields["summary"]] == "Unrelated edit"
     text = Path("j.jsonl").read_text()
     assert "Closed after the freeze" not in text
-    (entry,) = [e for e in journal_lines(Path("j.jsonl")) if e["status"] == "updated"]
-    replaced = [op for op in entry["patch"] if op["path"].endswith(fields["resolution_notes"])]
-    assert replaced[-1]["value"]["digest"].startswith("sha256:")
+    (write,) = [w for w in read_journal("j.jsonl").writes if w.status is Status.UPDATED]
+    (notes,) = [f for f in write.fields if f.field_id == fields["resolution_notes"]]
+    assert notes.after["digest"].startswith("sha256:")
 
 
 def test_a_saved_plan_with_errors_is_refused_whole(cli, sandbox):
@@ -121,7 +121,7 @@ def test_credentials_that_die_mid_run_stop_new_writes_and_keep_the_report(sandbo
     skipped = next(o for o in report.outcomes if o.status == "skipped")
     assert skipped.message.startswith("not written: stopped after an error on")
     assert len(patches_by_ticket(sandbox)) == 5
-    written = [e for e in journal_lines(tmp_path / "j.jsonl") if e["status"] == "updated"]
+    written = [w for w in read_journal(tmp_path / "j.jsonl").writes if w.landed]
     assert len(written) == 5
 
 
@@ -160,7 +160,8 @@ def test_the_journal_confirms_a_write_whose_answer_was_lost(cli, sandbox_factory
         RECONCILE_BASE_URL=sandbox.base_url, RECONCILE_TOKEN=sandbox.token(),
     )  # fmt: skip
     assert "Apply: 1 updated, 0 failed" in result.stdout
-    statuses = [(e["status"], e["etag_after"]) for e in journal_lines(Path("j.jsonl"))]
+    outcomes = [e for e in journal_lines(Path("j.jsonl")) if e["kind"] == "outcome"]
+    statuses = [(e["status"], e["etag_after"]) for e in outcomes]
     assert statuses[0] == ("unknown", None)
     assert statuses[1][0] == "updated" and statuses[1][1] == live(sandbox, "REQ-0509")["etag"]
     assert patches_by_ticket(sandbox) == {"REQ-0509": 1}

@@ -16,6 +16,7 @@ from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.manager import Manager
+from reconcile.sandbox import Sandbox
 from reconcile.undo import plan_undo, read_history
 
 from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
@@ -32,6 +33,11 @@ tickets:
       priority: Critical
       urgency: High
 """
+
+
+def target_of(sandbox: Sandbox) -> dict[str, str]:
+    """The sandbox as a journal's run line records it."""
+    return {"base_url": sandbox.base_url, "tenant_id": sandbox.tenant_id, "realm": sandbox.realm}
 
 
 def set_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +151,7 @@ def test_undo_asks_first_and_refuses_without_a_terminal(cli, sandbox, applied):
 def test_journal_records_whole_field_values_with_test_operations(sandbox, applied):
     fields = field_ids(sandbox)
     entries = [json.loads(line) for line in Path("journal.jsonl").read_text().splitlines()]
-    entry = next(e for e in entries if e["ticket"] == "REQ-0509")
+    entry = next(e for e in entries if e["kind"] == "intent" and e["ticket"] == "REQ-0509")
     path = f"/data/{fields['tags']}"
     assert {"op": "replace", "path": path, "value": ["freeze", "q4"]} in entry["patch"]
     assert {"op": "test", "path": path, "value": ["freeze", "q4"]} in entry["inverse"]
@@ -157,7 +163,8 @@ def test_journal_records_whole_field_values_with_test_operations(sandbox, applie
 
 
 def test_a_damaged_journal_is_refused_with_its_line_before_any_request(cli, sandbox):
-    Path("journal.jsonl").write_text('{"ticket": "REQ-0509"}\nnot json\n', encoding="utf-8")
+    run = {"journal_version": 2, "kind": "run", "run": "r1", "target": target_of(sandbox)}
+    Path("journal.jsonl").write_text(json.dumps(run) + "\nnot json\n", encoding="utf-8")
     sandbox.reset_stats()
     result = cli("undo", "--journal", "journal.jsonl", "--auto-approve", expect=1)
     assert "journal.jsonl:2: not a journal line" in result.stderr

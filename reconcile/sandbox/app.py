@@ -409,6 +409,10 @@ class SandboxApp:
         body = self._json_body(request)
         etag, update = body.get("etag"), body.get("ticketUpdate")
         self.stats.patch(object_id, has_etag=etag is not None)
+        if self.faults.holds_before_write(object_id):
+            self.stats.fault(fault_kinds.HELD_BEFORE_WRITE)
+            self.faults.wait_released()
+            raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         reason = {}
         if etag is None:
             reason["etag"] = "is required: the ticket's current etag"
@@ -461,6 +465,9 @@ class SandboxApp:
         )
 
     def _after_commit(self, request: SandboxRequest) -> None:
+        if self.faults.holds_after_commit():
+            self.stats.fault(fault_kinds.HELD_AFTER_COMMIT)
+            self.faults.wait_released()
         fault = self.faults.after_commit()
         if fault is None:
             return

@@ -6,6 +6,12 @@ write has committed, with ``drop_after_commit_rate`` either drop the connection 
 answer 500 (the same generator picks which). Each configured rate draws one number
 from one seeded ``random.Random`` per request, so a sequential client sees the same
 faults on every run with the same ``fault_seed``.
+
+Two holds, for tests of a client killed while its writes are in flight, are not drawn
+but counted: ``hold_tickets`` holds every PATCH of those tickets before any work, and
+``hold_after_commits`` lets that many writes commit and answer, then holds the answer
+of every later committed write. Held requests wait until :meth:`Faults.release`; a
+write held before its work then answers 500 without committing.
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterable
 
 RATE_LIMIT = "rate_limit"
 FAIL = "fail"
 DROP = "drop"
 ERROR_AFTER_COMMIT = "error_after_commit"
+HELD_BEFORE_WRITE = "held_before_write"
+HELD_AFTER_COMMIT = "held_after_commit"
 
 
 class Faults:
@@ -29,6 +38,8 @@ class Faults:
         drop_after_commit_rate: float = 0.0,
         rate_limit_rate: float = 0.0,
         seed: int | None = None,
+        hold_tickets: Iterable[str] = (),
+        hold_after_commits: int | None = None,
     ) -> None:
         self.latency = latency_ms / 1000.0
         self.fail_rate = fail_rate
@@ -36,6 +47,28 @@ class Faults:
         self.rate_limit_rate = rate_limit_rate
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self.hold_tickets = frozenset(hold_tickets)
+        self.hold_after_commits = hold_after_commits
+        self._commits = 0
+        self._released = threading.Event()
+
+    def holds_before_write(self, object_id: str) -> bool:
+        """Whether this PATCH is to be held before any work (see :meth:`wait_released`)."""
+        return object_id in self.hold_tickets and not self._released.is_set()
+
+    def holds_after_commit(self) -> bool:
+        """Count a committed write; whether its answer is to be held."""
+        with self._lock:
+            self._commits += 1
+            limit = self.hold_after_commits
+        return limit is not None and self._commits > limit and not self._released.is_set()
+
+    def wait_released(self) -> None:
+        self._released.wait()
+
+    def release(self) -> None:
+        """Let every held request go on, and hold no more."""
+        self._released.set()
 
     def _hit(self, rate: float) -> bool:
         if rate <= 0.0:

@@ -90,6 +90,12 @@ class SandboxOptions:
     write_delay_ms: float = 0.0
     """Sleep between a PATCH's etag check and its compare-and-swap: widens the race window
     so that tests can show the swap, not the check, decides (no CLI flag)."""
+    hold_tickets: tuple[str, ...] = ()
+    """PATCHes of these display IDs wait before any work until ``Sandbox.release_held()``,
+    then answer 500 without committing (no CLI flag)."""
+    hold_after_commits: int | None = None
+    """After this many committed writes, later writes still commit but their answers wait
+    until ``Sandbox.release_held()`` (no CLI flag)."""
 
     def check(self) -> None:
         """Raise :class:`SandboxError` naming every option that is out of range."""
@@ -106,6 +112,8 @@ class SandboxOptions:
             problems.append("--token-lifetime must be positive")
         if self.latency_ms < 0:
             problems.append("--latency-ms cannot be negative")
+        if self.hold_after_commits is not None and self.hold_after_commits < 0:
+            problems.append("hold_after_commits cannot be negative")
         if self.retry_after < 0:
             problems.append("--retry-after cannot be negative")
         for name in ("fail_rate", "drop_after_commit_rate", "rate_limit_rate"):

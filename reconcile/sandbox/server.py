@@ -192,6 +192,7 @@ class Sandbox:
         self._stats = Stats()
         self._store: Store | None = None
         self._server: BaseWSGIServer | None = None
+        self._app: SandboxApp | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -230,6 +231,8 @@ class Sandbox:
                     drop_after_commit_rate=opts.drop_after_commit_rate,
                     rate_limit_rate=opts.rate_limit_rate,
                     seed=opts.fault_seed,
+                    hold_tickets=opts.hold_tickets,
+                    hold_after_commits=opts.hold_after_commits,
                 ),
                 retry_after=opts.retry_after,
                 stats=self._stats,
@@ -289,6 +292,7 @@ class Sandbox:
         server, self._server = self._server, None
         if server is None:
             return
+        self.release_held()
         server.shutdown()
         with self._connections_lock:
             open_connections = list(self._connections)
@@ -353,6 +357,11 @@ class Sandbox:
 
     def stats(self) -> dict[str, Any]:
         return self._stats.snapshot()
+
+    def release_held(self) -> None:
+        """Let the requests held by ``hold_tickets``/``hold_after_commits`` go on; hold no more."""
+        if self._app is not None:
+            self._app.faults.release()
 
     def reset_stats(self) -> None:
         self._stats.reset()
