@@ -130,8 +130,8 @@ class Journal:
         """Record, durably, that ``change`` is about to be sent with ``etag``; return its
         ``seq`` for :meth:`outcome`. Returns only once the line is fsynced.
 
-        A create has no ticket ID nor etag yet: ``change.id`` may be empty, ``key`` is
-        its manifest key, and its outcome (``created``) names the new ticket.
+        A create has no ticket ID nor etag yet: ``key`` is its manifest key, ``etag``
+        None, and its outcome (:attr:`Status.CREATED`) names the new ticket and etag.
         """
         before = {f.field_id: _stored(f, f.before) for f in change.fields}
         after = {f.field_id: _stored(f, f.after) for f in change.fields}
@@ -146,7 +146,7 @@ class Journal:
                 "run": self._run,
                 "seq": seq,
                 "action": action.value,
-                "ticket": change.id or None,
+                "ticket": None if action is Action.CREATE else change.id,
                 "key": key,
                 "etag_before": etag,
                 "fields": {f.field_id: f.name for f in change.fields},

@@ -409,6 +409,9 @@ class SandboxApp:
         body = self._json_body(request)
         etag, update = body.get("etag"), body.get("ticketUpdate")
         self.stats.patch(object_id, has_etag=etag is not None)
+        if self.faults.fails_write():
+            self.stats.fault(fault_kinds.FAIL)
+            raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         if self.faults.holds_before_write(object_id):
             self.stats.fault(fault_kinds.HELD_BEFORE_WRITE)
             self.faults.wait_released()

@@ -7,6 +7,9 @@ answer 500 (the same generator picks which). Each configured rate draws one numb
 from one seeded ``random.Random`` per request, so a sequential client sees the same
 faults on every run with the same ``fault_seed``.
 
+``fail_writes`` answers the first N PATCHes 500 before any work (nothing commits),
+whatever the seed: a write whose outcome the client cannot know, that did not land.
+
 Two holds, for tests of a client killed while its writes are in flight, are not drawn
 but counted: ``hold_tickets`` holds every PATCH of those tickets before any work, and
 ``hold_after_commits`` lets that many writes commit and answer, then holds the answer
@@ -40,6 +43,7 @@ class Faults:
         seed: int | None = None,
         hold_tickets: Iterable[str] = (),
         hold_after_commits: int | None = None,
+        fail_writes: int = 0,
     ) -> None:
         self.latency = latency_ms / 1000.0
         self.fail_rate = fail_rate
@@ -50,7 +54,16 @@ class Faults:
         self.hold_tickets = frozenset(hold_tickets)
         self.hold_after_commits = hold_after_commits
         self._commits = 0
+        self._writes_to_fail = fail_writes
         self._released = threading.Event()
+
+    def fails_write(self) -> bool:
+        """Whether this PATCH is one of the first ``fail_writes``: answer 500, do nothing."""
+        with self._lock:
+            if self._writes_to_fail <= 0:
+                return False
+            self._writes_to_fail -= 1
+            return True
 
     def holds_before_write(self, object_id: str) -> bool:
         """Whether this PATCH is to be held before any work (see :meth:`wait_released`)."""

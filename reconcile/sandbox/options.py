@@ -90,6 +90,8 @@ class SandboxOptions:
     write_delay_ms: float = 0.0
     """Sleep between a PATCH's etag check and its compare-and-swap: widens the race window
     so that tests can show the swap, not the check, decides (no CLI flag)."""
+    fail_writes: int = 0
+    """The first N PATCHes answer 500 before any work: nothing commits (no CLI flag)."""
     hold_tickets: tuple[str, ...] = ()
     """PATCHes of these display IDs wait before any work until ``Sandbox.release_held()``,
     then answer 500 without committing (no CLI flag)."""
@@ -112,6 +114,8 @@ class SandboxOptions:
             problems.append("--token-lifetime must be positive")
         if self.latency_ms < 0:
             problems.append("--latency-ms cannot be negative")
+        if self.fail_writes < 0:
+            problems.append("fail_writes cannot be negative")
         if self.hold_after_commits is not None and self.hold_after_commits < 0:
             problems.append("hold_after_commits cannot be negative")
         if self.retry_after < 0:

@@ -233,6 +233,7 @@ class Sandbox:
                     seed=opts.fault_seed,
                     hold_tickets=opts.hold_tickets,
                     hold_after_commits=opts.hold_after_commits,
+                    fail_writes=opts.fail_writes,
                 ),
                 retry_after=opts.retry_after,
                 stats=self._stats,
