@@ -26,6 +26,7 @@ from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileEr
 from reconcile.journal import Journal, Status, target_of
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import UPDATE, FieldChange, Plan, TicketChange, ticket_sort_key
+from reconcile.redact import mask_values
 from reconcile.schema import Field, Schema
 from reconcile.ticket import LiveTicket
 
@@ -278,8 +279,10 @@ def describe_error(change: TicketChange, error: ApiError) -> str:
     reasons named by field; a sensitive field's reason is withheld, as it may quote the value.
     """
     fields = {f.field_id: f for f in change.fields}
+    hidden = [v for f in change.fields if f.sensitive for v in (f.before, f.after)]
+    message = mask_values(str(error), hidden)  # a server's message may quote the value sent
     if not error.reasons:
-        return str(error)
+        return message
     reasons = []
     for key, reason in sorted(error.reasons.items()):
         field = fields.get(key)
@@ -289,4 +292,4 @@ def describe_error(change: TicketChange, error: ApiError) -> str:
             if field and field.sensitive
             else f"{name}: {reason}"
         )
-    return f"{error} ({'; '.join(reasons)})"
+    return f"{message} ({'; '.join(reasons)})"

@@ -11,15 +11,14 @@ client has no key) and refuses, before the first API request, a token for anothe
 tenant, an expired one, and for a write run one without scope ``tickets:write`` or
 without any of the write roles.
 
-Secret values (tokens, client secrets) are registered in :data:`SECRETS`, which the
-client uses to scrub server messages and log records: a second line of defence behind
-never formatting them in the first place. This module does no HTTP itself; the token
+Secret values (tokens, client secrets) are registered in
+:data:`reconcile.redact.SECRETS`, which scrubs server messages, log records and every
+line the CLI writes. This module does no HTTP itself; the token
 endpoint is reached through a callable the client module provides.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ import jwt
 
 from reconcile.config import Settings
 from reconcile.errors import AuthError
+from reconcile.redact import SECRETS
 
 TokenPost = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
 """POSTs a form to the token endpoint and returns the JSON answer; raises AuthError."""
@@ -40,41 +40,6 @@ NO_CREDENTIALS = (
     "no credentials: give --token-file FILE, set RECONCILE_TOKEN, or set "
     "RECONCILE_CLIENT_ID and RECONCILE_CLIENT_SECRET (client credentials)"
 )
-
-_JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
-"""A bearer credential (RFC 6750 token68); short words ("Bearer token") are left alone."""
-REDACTED = "[redacted]"
-
-
-class SecretSet:
-    """The secret strings of this process, and a scrubber that replaces them.
-
-    Besides the registered values it masks anything shaped like a JWT or following
-    ``Bearer``, so a token the process never saw (echoed by a server) is masked too.
-    """
-
-    def __init__(self) -> None:
-        self._values: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
-
-    def add(self, value: str | None) -> None:
-        """Register a secret; values shorter than 4 characters are too common to mask."""
-        if value and len(value) >= 4:
-            with self._lock:
-                self._values = self._values | {value}
-
-    def scrub(self, text: str) -> str:
-        """``text`` with every known secret, JWT-shaped string and bearer credential masked."""
-        for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, REDACTED)
-        text = _JWT_SHAPE.sub(REDACTED, text)
-        return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-
-
-SECRETS = SecretSet()
-"""The process-wide registry; every token source adds what it reads or fetches."""
 
 
 class TokenSource(Protocol):
@@ -171,6 +136,7 @@ class ClientCredentials:
         clock: Callable[[], float] = time.monotonic,
     ):
         SECRETS.add(client_secret)
+        SECRETS.add(f"{client_id}:{client_secret}")  # an HTTP Basic credential
         self.token_url = token_url
         self.client_id = client_id
         self.description = f"client credentials (client_id {client_id})"

@@ -18,8 +18,8 @@ honoured up to ``retry_wait_max``):
   more with a fresh token (if there is one).
 
 Logging: ``reconcile.http`` logs method, path, status and duration at INFO, never a
-header or a body. Its :class:`RedactingFilter` scrubs every known secret from each
-record anyway, as a second line of defence.
+header or a body. :class:`reconcile.redact.RedactingFilter` scrubs every known secret
+from each record anyway, as a second line of defence.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTime
 from urllib3.util.retry import Retry
 
 from reconcile import __version__
-from reconcile.auth import SECRETS, Claims, TokenSource, preflight, token_source_from
+from reconcile.auth import Claims, TokenSource, preflight, token_source_from
 from reconcile.config import Settings
 from reconcile.errors import (
     ApiError,
@@ -51,6 +51,7 @@ from reconcile.errors import (
     OutcomeUnknown,
     TicketNotFound,
 )
+from reconcile.redact import SECRETS, RedactingFilter
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
 
@@ -72,23 +73,6 @@ _RETRY_CAUSES = {
     "ProtocolError": "a lost connection",
 }
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-class RedactingFilter(logging.Filter):
-    """Masks known secrets, JWT-shaped strings and bearer credentials in a log record.
-
-    It renders the message (and any traceback) once, scrubs it and stores the result,
-    so no handler downstream can format a secret back in.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = SECRETS.scrub(record.getMessage())
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = SECRETS.scrub(record.exc_text)
-        return True
 
 
 log.addFilter(RedactingFilter())
@@ -248,7 +232,6 @@ class Transport:
 
     def post_token(self, url: str, form: Mapping[str, str]) -> Mapping[str, Any]:
         """POST the client-credentials form to the token endpoint (the auth module's TokenPost)."""
-        client = form.get("client_id", "?")
         try:
             response = self.send("token", "POST", url, data=form)
         except requests.RequestException as error:
@@ -256,9 +239,11 @@ class Transport:
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, dict):
             detail = _token_error(response, body)
+            # The client id is not repeated: a refused id may be the secret, given in its place.
             raise AuthError(
-                f"the token endpoint {url} refused client_id {client}: "
-                f"{response.status_code} {detail}"
+                f"the token endpoint {url} refused the client credentials: "
+                f"{response.status_code} {detail} (check RECONCILE_CLIENT_ID and "
+                "RECONCILE_CLIENT_SECRET)"
             )
         return body
 

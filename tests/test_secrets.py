@@ -9,6 +9,7 @@ scrubbed too.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -19,14 +20,16 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
-from reconcile.auth import StaticToken
+from reconcile.auth import ClientCredentials, StaticToken
 from reconcile.cli import main
 from reconcile.client import TicketingClient, connect
 from reconcile.config import Settings
 from reconcile.errors import ReconcileError
+from reconcile.redact import scrub
 from reconcile.sandbox import Client, make_token
 
 CLIENT_ID = "ci-bot"
@@ -180,7 +183,7 @@ def test_whoami_with_client_credentials(
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("bad-secret", "refused client_id ci-bot: 401 unauthorized_client"),
+        ("bad-secret", "refused the client credentials: 401 unauthorized_client"),
         ("not-a-jwt", "RECONCILE_TOKEN is not a valid JWT"),
         ("expired", "the token expired at"),
         ("other-tenant", "the token is for tenant"),
@@ -387,3 +390,100 @@ def test_log_filter_scrubs_secrets_in_arguments_and_tracebacks(
             log.exception("failed at %s", time.time())
     assert token not in caplog.text
     assert caplog.text.count("[redacted]") >= 2
+
+
+# --------------------------------------------------------------------------- secrets in odd places
+
+
+def test_token_given_as_token_file_path_is_masked(
+    bot_sandbox: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    token = bot_token(bot_sandbox)
+    result = run(
+        ["whoami", "-v", "--token-file", token, *connection(bot_sandbox)],
+        {}, workdir, capsys, caplog, monkeypatch,
+    )  # fmt: skip
+    assert result.status == 1
+    assert "Error: cannot read token file [redacted]" in result.stderr
+    assert_no_secret(result, token)
+
+
+@pytest.mark.parametrize("command", ["whoami", "plan"])
+def test_token_given_as_tenant_id_is_masked(
+    bot_sandbox: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any, command: str
+) -> None:
+    token = bot_token(bot_sandbox)
+    env = {
+        "RECONCILE_TOKEN": token,
+        "RECONCILE_TENANT_ID": token,
+        "RECONCILE_BASE_URL": bot_sandbox.base_url,
+        "RECONCILE_REALM": bot_sandbox.realm,
+    }
+    result = run([command, "-v"], env, workdir, capsys, caplog, monkeypatch)
+    assert result.status == 1
+    assert "the configured tenant is [redacted] (RECONCILE_TENANT_ID)" in result.stderr
+    assert_no_secret(result, token)
+
+
+def test_client_id_and_secret_swapped_shows_neither(
+    bot_sandbox: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    env = {"RECONCILE_CLIENT_ID": CLIENT_SECRET, "RECONCILE_CLIENT_SECRET": CLIENT_ID}
+    result = run(
+        ["plan", "-v", *connection(bot_sandbox)], env, workdir, capsys, caplog, monkeypatch
+    )
+    assert result.status == 1
+    assert "refused the client credentials: 401 unauthorized_client" in result.stderr
+    assert "check RECONCILE_CLIENT_ID and RECONCILE_CLIENT_SECRET" in result.stderr
+    assert_no_secret(result, CLIENT_ID)
+
+
+def test_token_endpoint_echoing_the_form_leaks_no_encoded_secret(
+    sandbox_factory: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """The secret travels URL-encoded in the form body; a leaky IdP quotes that body."""
+    secret = "p@ss w/rd+=&%-9c1e"
+    sandbox = sandbox_factory(demo=True, clients=[BOT], echo_token_form=True)
+    env = {"RECONCILE_CLIENT_ID": CLIENT_ID, "RECONCILE_CLIENT_SECRET": secret}
+    result = run(["plan", "-v", *connection(sandbox)], env, workdir, capsys, caplog, monkeypatch)
+    assert result.status == 1
+    assert "(request: grant_type=client_credentials" in result.stderr  # the body is echoed
+    assert "client_secret=[redacted]" in result.stderr
+    text = result.everything()
+    for form in (quote(secret, safe=""), quote_plus(secret), secret):
+        assert form not in text, f"{form} leaked:\n{text}"
+    assert_no_secret(result)
+
+
+def test_base64_form_of_a_secret_is_masked() -> None:
+    secret = "base64-me-secret-value-77"
+    StaticToken(secret)  # registers it
+    basic = base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
+    plain = base64.b64encode(secret.encode()).decode()
+    urlsafe = base64.urlsafe_b64encode(secret.encode()).decode().rstrip("=")
+    text = scrub(f"as is {secret}, b64 {plain}, url-safe {urlsafe}")
+    assert text == "as is [redacted], b64 [redacted], url-safe [redacted]"
+    ClientCredentials("http://127.0.0.1:1/token", CLIENT_ID, secret, lambda url, form: {})
+    assert scrub(f"Authorization: Basic {basic}") == "Authorization: Basic [redacted]"
+
+
+# --------------------------------------------------------------------------- sensitive values
+
+
+def test_sensitive_value_quoted_by_a_server_message_is_masked(
+    sandbox_factory: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """A tenant rule refuses the description and quotes it; the manifest marks it sensitive."""
+    description = "459cf0c6-ae1c-4ba2-8116-3b8b38207528"
+    sandbox = sandbox_factory(demo=True, clients=[BOT], refuse_fields=(description,))
+    env = {"RECONCILE_TOKEN": bot_token(sandbox)}
+    result = run(
+        ["apply", "--auto-approve", "--journal", "journal.jsonl", "-v", *connection(sandbox)],
+        env, workdir, capsys, caplog, monkeypatch,
+    )  # fmt: skip
+    assert result.status == 1
+    assert "INPUT_VALIDATION_FAILURE" in result.stdout + result.stderr
+    assert 'refused value "[redacted]"' in result.stderr
+    assert "changed by the secrets test" not in result.everything()
+    assert str(workdir / "journal.jsonl") in result.files
+    assert_no_secret(result, *secrets_of(env))

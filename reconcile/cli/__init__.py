@@ -2,7 +2,9 @@
 
 Every command exits 0 on success and 1 on any error (a usage error included, so a
 CI job never reads a typo as drift); 2 only where a command documents "changes
-present". This module is the one boundary that maps exceptions to exit statuses.
+present". This module is the one boundary that maps exceptions to exit statuses, and
+everything a command writes passes through the safe output streams installed here
+(secrets masked, invisible characters escaped, workflow commands defused).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from reconcile.cli.adopt import adopt
 from reconcile.cli.apply import apply
 from reconcile.cli.demo import demo
 from reconcile.cli.import_ import import_
-from reconcile.cli.output import in_github_actions
+from reconcile.cli.output import in_github_actions, safe_output, workflow_command
 from reconcile.cli.plan import drift, plan
 from reconcile.cli.sandbox import sandbox
 from reconcile.cli.schema import schema
@@ -39,6 +41,12 @@ for command in (plan, apply, drift, whoami, sandbox, demo, import_, validate, sc
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with reconcile's exit statuses (never click's 2 for usage)."""
+    with safe_output():
+        status = _run(argv)
+    sys.exit(int(status or 0))
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         status = cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
     except click.exceptions.UsageError as error:
@@ -56,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {error}", err=True)
         if isinstance(error, ManifestError) and in_github_actions():
             for line in github_annotations(error.problems):
-                click.echo(line, err=True)
+                workflow_command(line)
         status = ExitStatus.ERROR
     except OSError as error:  # a file a command had to read or write
         where = f"{error.filename}: " if error.filename else ""
@@ -65,4 +73,4 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         status = ExitStatus.SIGINT
-    sys.exit(int(status or 0))
+    return int(status or 0)

@@ -18,11 +18,12 @@ from typing import Any, TextIO, TypeVar
 import click
 
 from reconcile.cli.output import progress_factory
-from reconcile.client import RedactingFilter, TicketingClient, connect
+from reconcile.client import TicketingClient, connect
 from reconcile.config import CATALOG_TYPES, Settings, load_settings
 from reconcile.lock import find_lock
 from reconcile.manager import Manager
 from reconcile.plan import Target
+from reconcile.redact import RedactingFilter
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,4 +1,12 @@
-"""Where output goes: stdout for results, stderr for progress and logs, CI integrations."""
+"""Where output goes: stdout for results, stderr for progress and logs, CI integrations.
+
+Every line the CLI writes passes through :class:`SafeStream` (installed by
+:func:`safe_output` around a command): known secrets and JWT-shaped strings are masked
+(:mod:`reconcile.redact`), control and invisible characters escaped, and in GitHub
+Actions no line can act as a workflow command (:mod:`reconcile.render.safe`). Only
+reconcile's own annotations (:func:`workflow_command`) and the token that
+``reconcile sandbox token`` exists to print (:func:`write_raw`) go around it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +14,19 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from reconcile.plan import Plan, RequestBudget
+from reconcile.redact import scrub
 from reconcile.render.html import render_html
 from reconcile.render.json import render_json
 from reconcile.render.markdown import render_markdown
+from reconcile.render.safe import defuse_workflow_commands, escape_invisible
 from reconcile.render.text import render_text
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -22,6 +34,96 @@ FORMATS = ("text", "json", "markdown", "html")
 
 def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+class SafeStream(io.TextIOBase):
+    """A text stream that writes each line scrubbed of secrets, its control and invisible
+    characters escaped, and (``github``) its workflow commands defused.
+
+    Text is held until its line is complete (or the stream is flushed, as before a
+    prompt), so a secret or a ``::`` split over two writes is still seen whole. Colour
+    sequences stay only when the target is a terminal.
+    """
+
+    def __init__(self, target: TextIO, *, github: bool):
+        super().__init__()
+        self.target = target
+        self.github = github
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    def _safe(self, text: str, *, defuse: bool) -> str:
+        text = escape_invisible(scrub(text), keep_style=self.isatty())
+        return defuse_workflow_commands(text) if defuse and self.github else text
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            complete, newline, rest = self._pending.rpartition("\n")
+            if newline:
+                self._pending = rest
+                self.target.write(self._safe(complete + newline, defuse=True))
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self.target.write(self._safe(self._pending, defuse=True))
+                self._pending = ""
+            self.target.flush()
+
+    def command(self, line: str) -> None:
+        """Write one of reconcile's own workflow command lines, scrubbed, not defused."""
+        self.flush()
+        self.target.write(self._safe(line, defuse=False) + "\n")
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+
+@contextmanager
+def safe_output() -> Iterator[None]:
+    """Route ``sys.stdout`` and ``sys.stderr`` through :class:`SafeStream` for a run."""
+    if isinstance(sys.stdout, SafeStream):  # nested (the demo runs commands in-process)
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    github = in_github_actions()
+    sys.stdout = SafeStream(saved[0], github=github)
+    sys.stderr = SafeStream(saved[1], github=github)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def workflow_command(line: str) -> None:
+    """Write reconcile's own workflow command (an ``::error`` annotation) to stderr."""
+    if isinstance(sys.stderr, SafeStream):
+        sys.stderr.command(line)
+    else:
+        click.echo(line, err=True)
+
+
+def write_raw(text: str) -> None:
+    """Write ``text`` to stdout as it is: only for a value the command exists to print."""
+    stream = sys.stdout.target if isinstance(sys.stdout, SafeStream) else sys.stdout
+    sys.stdout.flush()
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def use_color() -> bool:
@@ -50,7 +152,7 @@ def write_step_summary(plan: Plan, *, drift: bool = False) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if in_github_actions() and target:
         with Path(target).open("a", encoding="utf-8") as summary:
-            summary.write(render(plan, "markdown", drift=drift))
+            summary.write(escape_invisible(scrub(render(plan, "markdown", drift=drift))))
             summary.write("\n")
 
 
@@ -61,7 +163,9 @@ def progress_factory() -> Callable[[int, str], Callable[[int], None]] | None:
         return None
 
     def make(total: int, label: str) -> Callable[[int], None]:
-        bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        # The bar redraws its line with \r: it writes its own trusted label around SafeStream.
+        stream = sys.stderr.target if isinstance(sys.stderr, SafeStream) else sys.stderr
+        bar = click.progressbar(length=total, label=label, file=stream)
         bar.__enter__()
         done = [0]
         lock = threading.Lock()

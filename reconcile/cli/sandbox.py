@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from reconcile.cli.output import write_raw
 from reconcile.sandbox import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -114,6 +115,11 @@ def sandbox() -> None:
     help="Retry-After seconds of a 429.",
 )
 @click.option("--fault-seed", type=int, help="Seed of the fault generator (deterministic faults).")
+@click.option(
+    "--echo-token-form",
+    is_flag=True,
+    help="Quote the refused request body in the token endpoint's error (a leaky IdP).",
+)
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve(**options: Any) -> None:
     """Serve the API; print the base URL once it accepts connections.
@@ -169,7 +175,7 @@ def token(
     expires_in: int,
 ) -> None:
     """Print a JWT the sandbox accepts (by default the demo writer's identity)."""
-    click.echo(
+    write_raw(  # printing the token is this command's job: around the secret scrubber
         make_token(
             secret=secret,
             tenant_id=tenant_id,

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from typing import Any
 
 from reconcile.plan import SENSITIVE, FieldChange
+from reconcile.render.safe import escape_invisible
 
 LONG_TEXT = 80
 """Strings longer than this (or with a line break) are shown as a unified diff."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def show(value: Any) -> str:
@@ -46,7 +44,7 @@ def unified_diff(before: Any, after: Any, labels: tuple[str, str]) -> list[str]:
         tofile=labels[1],
         lineterm="",
     )
-    return [_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line) for line in lines]
+    return [escape_invisible(line) for line in lines]
 
 
 def _as_text(value: Any) -> str:

@@ -158,6 +158,8 @@ class SandboxApp:
         self.verifier = Verifier(secret, realm)
         self.base_url = ""
         self.write_delay = 0.0
+        self.echo_token_form = False
+        self.refuse_fields: frozenset[str] = frozenset()
         self._handlers: dict[str, Callable[..., Response]] = {
             "ticket_type": self.get_ticket_types,
             "list": self.list_tickets,
@@ -433,6 +435,11 @@ class SandboxApp:
         self._check_fields(ticket["ticket_type_id"], update, reason)
         if reason:
             raise invalid(reason)
+        refused = sorted(set(update) & self.refuse_fields)
+        if refused:  # a tenant's own validation rule, invisible in the schema
+            quoted = ", ".join(json.dumps(update[k], ensure_ascii=False) for k in refused)
+            reason = {k: f"value {json.dumps(update[k])} is refused by a rule" for k in refused}
+            raise invalid(reason, f"Input validation failed: refused value {quoted}")
         if ticket["etag"] != etag:
             self.stats.mismatch()
             raise error(400, "ETAG_MISMATCH", ETAG_MESSAGE)
@@ -497,6 +504,7 @@ class SandboxApp:
             raise oauth_error(
                 400, "invalid_request", "content-type must be application/x-www-form-urlencoded"
             )
+        body = request.get_data(cache=True, as_text=True)  # kept: the form parser reuses it
         form = request.form
         if form.get("grant_type") != "client_credentials":
             raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
@@ -506,9 +514,10 @@ class SandboxApp:
             secret = request.authorization.password
         client = self.clients.get(client_id or "")
         if client is None or secret != client.secret:
-            raise oauth_error(
-                401, "unauthorized_client", "Invalid client or Invalid client credentials"
-            )
+            description = "Invalid client or Invalid client credentials"
+            if self.echo_token_form:  # the fault of an identity provider that says too much
+                description += f" (request: {body})"
+            raise oauth_error(401, "unauthorized_client", description)
         allowed = client.scope.split()
         asked = form.get("scope")
         scopes = allowed

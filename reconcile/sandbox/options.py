@@ -98,6 +98,12 @@ class SandboxOptions:
     hold_after_commits: int | None = None
     """After this many committed writes, later writes still commit but their answers wait
     until ``Sandbox.release_held()`` (no CLI flag)."""
+    echo_token_form: bool = False
+    """The token endpoint quotes the request body it refused in ``error_description``,
+    as a verbose identity provider does: the client secret comes back URL-encoded."""
+    refuse_fields: tuple[str, ...] = ()
+    """Field UUIDs whose PATCH a tenant rule refuses (400 ``INPUT_VALIDATION_FAILURE``)
+    with a message and reason that quote the value sent (no CLI flag)."""
 
     def check(self) -> None:
         """Raise :class:`SandboxError` naming every option that is out of range."""

@@ -259,6 +259,8 @@ class Sandbox:
         self.base_url = f"{'https' if ssl_context else 'http'}://{shown}:{server.server_address[1]}"
         app.base_url = self.base_url
         app.write_delay = opts.write_delay_ms / 1000.0
+        app.echo_token_form = opts.echo_token_form
+        app.refuse_fields = frozenset(opts.refuse_fields)
         self._store, self._server, self._app = store, server, app
         self._thread = threading.Thread(
             target=server.serve_forever,
