@@ -109,7 +109,7 @@ def apply_plan(
         client, desired, schema, journal, stop or threading.Event(), allow_protected
     )
     updates = [c for c in plan.changes if c.action == UPDATE]
-    if journal is not None and updates:
+    if journal is not None:
         settings = client.settings
         journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
     outcomes: list[TicketOutcome] = []

@@ -96,7 +96,10 @@ class Journal:
         self._run: str | None = None
         self._seq = 0
         try:
+            torn = _torn(self.path)
             self._file: TextIO = self.path.open("a", encoding="utf-8")
+            if torn:  # a run killed mid-line left a torn last line: start on a line of our own
+                self._file.write("\n")
         except OSError as error:
             raise PlanError(f"{path}: cannot write the journal: {error.strerror}") from None
 
@@ -169,6 +172,8 @@ class Journal:
     ) -> None:
         """Record how the write of intent ``seq`` ended (flushed; an outcome lost with
         the machine leaves an intent without outcome, which reads as "may have landed")."""
+        if self._run is None:
+            raise RuntimeError("Journal.begin_run must be called before the first outcome")
         self._append(
             {
                 "kind": Kind.OUTCOME.value,
@@ -452,6 +457,11 @@ def _lines(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 try:
                     entry = json.loads(text)
                 except json.JSONDecodeError as error:
+                    if not text.endswith("\n"):
+                        # The last line, cut short by a crash: an intent that never got to
+                        # disk whole was never sent (it is fsynced before), and a torn
+                        # outcome leaves its intent "may have landed". Safe to skip.
+                        return
                     raise PlanError(f"{where}: not a journal line: {error.msg}") from None
                 except RecursionError:
                     entry = None
@@ -464,6 +474,18 @@ def _lines(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield where, entry
     except (OSError, UnicodeDecodeError) as error:
         raise PlanError(f"{path}: cannot read the journal: {error}") from None
+
+
+def _torn(path: Path) -> bool:
+    """True when the file exists and its last line has no newline (a write cut short)."""
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return False
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
 
 
 def _too_deep(value: Any) -> bool:

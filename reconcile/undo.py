@@ -31,11 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from reconcile.errors import ApiError, StalePlan
-from reconcile.journal import Action, FieldWrite, JournalFile, WriteRecord, read_journal, target_of
+from reconcile.journal import Action, FieldWrite, JournalFile, WriteRecord, target_of
 from reconcile.manager import Manager
 from reconcile.plan import UPDATE, FieldChange, Plan, Target, TicketChange, ticket_sort_key
 from reconcile.schema import Field, Schema
@@ -48,11 +47,6 @@ class UndoPlan:
 
     plan: Plan
     refused: tuple[str, ...]
-
-
-def read_history(path: str | Path) -> JournalFile:
-    """The journal file, checked; :class:`~reconcile.errors.PlanError` for a bad file."""
-    return read_journal(path)
 
 
 def check_target(journal: JournalFile, target: Target) -> None:

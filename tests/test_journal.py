@@ -16,9 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
+from reconcile.errors import PlanError
 from reconcile.journal import Action, Journal, Status, read_journal
 from reconcile.manager import Manager
 from reconcile.plan import FieldChange, Target, TicketChange
@@ -214,3 +217,26 @@ def test_created_tickets_are_reported_as_not_removable(cli, sandbox, tmp_path: P
     ]
     assert result.stdout == "Nothing to restore.\n"
     assert sandbox.stats()["writes"]["patches"] == 0
+
+
+def test_a_line_torn_by_a_crash_is_skipped_and_the_next_run_starts_a_line_of_its_own(cli, sandbox):
+    """A machine that died mid-write leaves the last line cut short: an intent that never
+    reached the disk whole was never sent (intents are fsynced before the PATCH), and a
+    torn outcome leaves its intent "may have landed"; undo skips the torn line, and the
+    next run's lines do not glue onto it."""
+    torn = '{"journal_version": 2, "kind": "intent", "ticket": "REQ-05'
+    Path("m.yaml").write_text("tickets:\n  - id: REQ-0509\n    fields:\n      priority: Critical\n")
+    cli("apply", "m.yaml", "--auto-approve", "--journal", "journal.jsonl")
+    with Path("journal.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(torn)
+    Path("m.yaml").write_text("tickets:\n  - id: REQ-0501\n    fields:\n      priority: Critical\n")
+    cli("apply", "m.yaml", "--auto-approve", "--journal", "journal.jsonl")
+    lines = Path("journal.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines[3] == torn and json.loads(lines[4])["kind"] == "run"
+    with pytest.raises(PlanError, match=r"^journal.jsonl:4: not a journal line"):
+        read_journal("journal.jsonl")  # a torn line before others is damage, not a crash
+
+    del lines[3]
+    Path("journal.jsonl").write_text("\n".join(lines) + "\n" + torn, encoding="utf-8")
+    result = cli("undo", "--journal", "journal.jsonl", "--auto-approve")
+    assert "Apply: 2 updated, 0 failed" in result.stdout

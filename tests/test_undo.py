@@ -15,9 +15,10 @@ import pytest
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
+from reconcile.journal import read_journal
 from reconcile.manager import Manager
 from reconcile.sandbox import Sandbox
-from reconcile.undo import plan_undo, read_history
+from reconcile.undo import plan_undo
 
 from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
 
@@ -113,7 +114,7 @@ def test_a_write_racing_the_undo_is_not_overwritten(sandbox, applied, reconcile_
     token = StaticToken(str(reconcile_env["RECONCILE_TOKEN"]), "test")
     with TicketingClient(settings, token) as client:
         manager = Manager(client, parallelism=2)
-        undo = plan_undo(manager, read_history("journal.jsonl"))
+        undo = plan_undo(manager, read_journal("journal.jsonl"))
         assert [c.id for c in undo.plan.updates] == ["REQ-0501", "REQ-0509"]
         edit_by_hand(sandbox, "REQ-0509", {fields["location"]: "Moved meanwhile"})
         report = manager.apply(undo.plan)

@@ -11,7 +11,8 @@ from reconcile.cli.apply import confirm, write_plan
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.cli.output import render
 from reconcile.errors import ExitStatus
-from reconcile.undo import plan_undo, read_history
+from reconcile.journal import read_journal
+from reconcile.undo import plan_undo
 
 
 @click.command()
@@ -36,9 +37,9 @@ def undo(
     wrote; the others, and sensitive fields (journaled as digests), are reported.
     Exits 1 when anything was not restored.
     """
-    history = read_history(journal_file)
+    journal = read_journal(journal_file)  # a damaged journal fails before any request
     with open_manager(params, write=True) as (_, manager):
-        result = plan_undo(manager, history)
+        result = plan_undo(manager, journal)
         for message in result.refused:
             click.echo(f"! {message}", err=True)
         status = ExitStatus.ERROR if result.refused else ExitStatus.OK
