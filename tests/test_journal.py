@@ -73,7 +73,7 @@ def test_sigkill_mid_apply_leaves_every_write_that_may_have_landed_to_undo(
         encoding="utf-8",
     )
     # A timeout far beyond the test: the held answers never make the run re-read.
-    env = admin_env(sandbox, RECONCILE_PARALLELISM=str(PARALLELISM), RECONCILE_TIMEOUT="600")
+    env = admin_env(sandbox, RECONCILE_PARALLELISM=str(PARALLELISM), RECONCILE_TIMEOUT="120")
     child = subprocess.Popen(
         [sys.executable, "-m", "reconcile", "apply", "m.yaml", "--auto-approve",
          "--journal", "journal.jsonl"],
