@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -174,9 +174,16 @@ class Transport:
         # origin instead. ~/.netrc stays out too, and TLS trust comes from ca_bundle.
         self.session.trust_env = False
         self._proxies: dict[str, dict[str, str]] = {}
+        self.observers: list[Callable[[str, str], None]] = []
+        """Called with (method, status) after every request; status is ``error`` when no
+        answer came. ``reconcile watch`` counts requests for its metrics with it."""
 
     def close(self) -> None:
         self.session.close()
+
+    def _observe(self, method: str, status: str) -> None:
+        for observe in self.observers:
+            observe(method, status)
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -217,8 +224,10 @@ class Transport:
             )
         except requests.RequestException as error:
             log.info("%s %s failed: %s (%.0f ms)", method, path, describe(error), _ms(started))
+            self._observe(method, "error")
             raise
         log.info("%s %s %s (%.0f ms)", method, path, response.status_code, _ms(started))
+        self._observe(method, str(response.status_code))
         return response
 
     def _proxies_for(self, url: str) -> dict[str, str]:

@@ -38,6 +38,12 @@ CATALOG_TYPES = ("template", "agent", "user")
 
 DEFAULT_WRITE_ROLES = ("ticket_writer", "ticket_admin")
 
+LOG_FORMATS = ("text", "json")
+"""Values of ``--log-format`` (``reconcile watch``)."""
+
+MIN_INTERVAL = 0.1
+"""The shortest ``watch`` interval accepted (seconds); tests run at a fraction of a second."""
+
 SECRET_KEYS = {
     "token": "RECONCILE_TOKEN (or --token-file FILE)",
     "access_token": "RECONCILE_TOKEN (or --token-file FILE)",
@@ -45,6 +51,8 @@ SECRET_KEYS = {
     "client_secret": "RECONCILE_CLIENT_SECRET (or RECONCILE_CLIENT_SECRET_FILE)",
     "secret": "RECONCILE_CLIENT_SECRET (or RECONCILE_CLIENT_SECRET_FILE)",
     "password": "RECONCILE_CLIENT_SECRET (or RECONCILE_CLIENT_SECRET_FILE)",
+    "notify_urls": "RECONCILE_NOTIFY_URLS (a webhook URL carries its own secret)",
+    "notify_url": "RECONCILE_NOTIFY_URLS (a webhook URL carries its own secret)",
 }
 """Keys refused in the config file, with the variable that holds the secret instead."""
 
@@ -76,6 +84,12 @@ class Settings:
     retries: int = 4
     retry_backoff: float = 0.5
     retry_wait_max: float = 30.0
+    interval: float = 300.0
+    self_heal: bool = False
+    listen: str = "127.0.0.1:9464"
+    notify_urls: tuple[str, ...] = ()
+    state_dir: Path | None = None
+    log_format: str = "text"
     config_path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
@@ -188,6 +202,52 @@ def _names(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _interval(value: Any) -> float:
+    seconds = _number(value, positive=True)
+    if seconds < MIN_INTERVAL:
+        raise ValueError(f"expected at least {MIN_INTERVAL} seconds, got {seconds:g}")
+    return seconds
+
+
+def _log_format(value: Any) -> str:
+    text = _string(value)
+    if text not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}, got {text!r}")
+    return text
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) as ``(host, port)``; port 0 picks a free one."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def _listen(value: Any) -> str:
+    text = _string(value)
+    listen_address(text)
+    return text
+
+
+def _webhook_urls(value: Any) -> tuple[str, ...]:
+    """Webhook URLs (whitespace-separated in the environment); never echoed in an error,
+    since a token in the path or query is how most webhooks authenticate."""
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError("expected one or more URLs")
+    urls = []
+    for number, item in enumerate(items, 1):
+        text = item.strip() if isinstance(item, str) else ""
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"URL {number}: expected an http:// or https:// URL (not shown)")
+        urls.append(text)
+    return tuple(urls)
+
+
 def _path(value: Any) -> Path:
     if isinstance(value, Path):
         return value
@@ -245,11 +305,17 @@ SPECS: tuple[_Spec, ...] = (
     _Spec("retries", lambda v: _integer(v, 0), ("RECONCILE_RETRIES",)),
     _Spec("retry_backoff", lambda v: _number(v, positive=False), ("RECONCILE_RETRY_BACKOFF",)),
     _Spec("retry_wait_max", lambda v: _number(v, positive=False), ("RECONCILE_RETRY_WAIT_MAX",)),
+    _Spec("interval", _interval, ("RECONCILE_INTERVAL",), flag="--interval"),
+    _Spec("self_heal", _boolean, ("RECONCILE_SELF_HEAL",), flag="--self-heal"),
+    _Spec("listen", _listen, ("RECONCILE_LISTEN",), flag="--listen"),
+    _Spec("notify_urls", _webhook_urls, ("RECONCILE_NOTIFY_URLS",), flag="--notify-url"),
+    _Spec("state_dir", _path, ("RECONCILE_STATE_DIR",), flag="--state-dir", is_path=True),
+    _Spec("log_format", _log_format, ("RECONCILE_LOG_FORMAT",), flag="--log-format"),
 )
 """Every setting, in the order of the README's table."""
 
 _BY_NAME = {spec.name: spec for spec in SPECS}
-FILE_KEYS = tuple(spec.name for spec in SPECS)
+FILE_KEYS = tuple(spec.name for spec in SPECS if spec.name not in SECRET_KEYS)
 
 
 def load_settings(

@@ -24,6 +24,7 @@ from reconcile.cli.sandbox import sandbox
 from reconcile.cli.schema import schema
 from reconcile.cli.undo import undo
 from reconcile.cli.validate import validate
+from reconcile.cli.watch import watch
 from reconcile.cli.whoami import whoami
 from reconcile.errors import ExitStatus, ManifestError, ReconcileError
 from reconcile.render.github import github_annotations
@@ -35,7 +36,20 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-for command in (plan, apply, drift, whoami, sandbox, demo, import_, validate, schema, adopt, undo):
+for command in (
+    plan,
+    apply,
+    drift,
+    watch,
+    whoami,
+    sandbox,
+    demo,
+    import_,
+    validate,
+    schema,
+    adopt,
+    undo,
+):
     cli.add_command(command)
 
 
