@@ -41,7 +41,8 @@ def make_app(watcher: Watcher) -> WSGIApp:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return _reply(start_response, "405 Method Not Allowed", b"GET only\n", allow="GET")
         if path == "/metrics":
-            return metrics(environ, start_response)
+            served: Iterable[bytes] = metrics(environ, start_response)
+            return served
         if path == "/healthz":
             if watcher.alive:
                 return _reply(start_response, "200 OK", b"ok\n")

@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconcile.apply import UPDATED, ApplyReport
+from reconcile.apply import SKIPPED, UNCHANGED, ApplyReport
 from reconcile.auth import SECRETS
 from reconcile.client import RedactingFilter, TicketingClient
 from reconcile.errors import ExitStatus, ReconcileError, UnsafePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
-from reconcile.metrics import WatchMetrics
+from reconcile.metrics import WRITE_RESULTS, WatchMetrics
 from reconcile.notify import Notification, Notifier
 from reconcile.plan import SENSITIVE, Digest, Plan, Target, TicketChange, canonical_json
 
@@ -246,7 +246,7 @@ class Watcher:
             counts["in_sync"],
             counts["drifted"],
             counts["error"],
-            f", {writes.get(UPDATED, 0)} healed" if self.options.self_heal else "",
+            f", {len(healed)} healed" if self.options.self_heal else "",
         )
         return CycleReport(
             started,
@@ -296,15 +296,23 @@ class Watcher:
         return self._count_writes(report)
 
     def _count_writes(self, report: ApplyReport) -> tuple[set[str], dict[str, int], None, int]:
-        healed = {o.id for o in report.outcomes if o.status == UPDATED}
-        failed = [o for o in report.outcomes if o.status != UPDATED and o.status != "unchanged"]
-        interrupted = [o for o in failed if o.status == "skipped" and self.stop.is_set()]
-        real_failures = len(failed) - len(interrupted)
-        self.metrics.writes.labels(result="updated").inc(len(healed))
-        self.metrics.writes.labels(result="failed").inc(real_failures)
-        for outcome in failed:
-            log.warning("self-heal %s: %s %s", outcome.id, outcome.status, outcome.message or "")
-        return healed, {"updated": len(healed), "failed": real_failures}, None, real_failures
+        """Count the writes; the tickets in sync after them (written, or found in sync)."""
+        writes = dict.fromkeys(WRITE_RESULTS, 0)
+        in_sync: set[str] = set()
+        for outcome in report.outcomes:
+            if outcome.status in writes and outcome.status != "failed":
+                writes[outcome.status] += 1
+                in_sync.add(outcome.id)
+            elif outcome.status == UNCHANGED:
+                in_sync.add(outcome.id)
+            elif outcome.status == SKIPPED and self.stop.is_set():
+                continue  # not written because of the signal: still drifted, not a failure
+            else:
+                writes["failed"] += 1
+                log.warning("self-heal %s: %s: %s", outcome.id, outcome.status, outcome.message)
+        for result, count in writes.items():
+            self.metrics.writes.labels(result=result).inc(count)
+        return in_sync, writes, None, writes["failed"]
 
     def _notify_drift(self, plan: Plan, healed: set[str]) -> None:
         """Send ``drift`` for drifts not notified yet and ``resolved`` for those gone."""
