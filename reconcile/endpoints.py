@@ -1,4 +1,5 @@
-"""The HTTP endpoints of ``reconcile watch``: ``/metrics``, ``/healthz``, ``/readyz``, ``/status``.
+"""The HTTP endpoints of ``reconcile watch``: ``/metrics``, ``/healthz``, ``/readyz``, ``/status``,
+and ``/``, the last cycle's drift report as the HTML page ``--format html`` writes.
 
 A small WSGI application served by the standard library's ``wsgiref`` on a thread per
 request, the way ``prometheus_client.start_http_server`` serves its own; ``/metrics``
@@ -9,6 +10,7 @@ token, secret or sensitive value can appear.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -19,12 +21,14 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from reconcile.render.html import render_html
 from reconcile.watch import Watcher
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 INDEX = b"""reconcile watch
+/         the last cycle's drift report (HTML), once a cycle has planned
 /metrics  Prometheus metrics
 /healthz  200 while the loop is alive
 /readyz   200 once the first cycle has completed
@@ -57,7 +61,13 @@ def make_app(watcher: Watcher) -> WSGIApp:
             body = json.dumps(watcher.status(), indent=2, sort_keys=True, ensure_ascii=False)
             return _reply(start_response, "200 OK", body.encode() + b"\n", "application/json")
         if path == "/":
-            return _reply(start_response, "200 OK", INDEX)
+            report = watcher.drift_report()
+            if report is None:
+                return _reply(start_response, "200 OK", INDEX)
+            page = io.StringIO()
+            render_html(report[0], page, drift=True, created_at=report[1])
+            html = page.getvalue().encode()
+            return _reply(start_response, "200 OK", html, "text/html; charset=utf-8")
         return _reply(start_response, "404 Not Found", b"not found\n")
 
     return app

@@ -8,7 +8,7 @@ ID, a field value or anything else that could be sensitive.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 TICKET_STATES = ("in_sync", "drifted", "error")
 WRITE_RESULTS = ("updated", "created", "failed")
@@ -75,7 +75,3 @@ class WatchMetrics:
     def set_tickets(self, counts: dict[str, int]) -> None:
         for state in TICKET_STATES:
             self.tickets.labels(state=state).set(counts.get(state, 0))
-
-    def exposition(self) -> bytes:
-        """The registry in the Prometheus text format."""
-        return generate_latest(self.registry)

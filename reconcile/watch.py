@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,8 @@ class CycleReport:
     error: str | None = None
     refused: str | None = None
     writes: dict[str, int] = field(default_factory=dict)
+    plan: Plan | None = None
+    """The cycle's plan (the drift it found, before any self-heal); None when it failed."""
 
     @property
     def exit_status(self) -> ExitStatus:
@@ -155,6 +158,7 @@ class Watcher:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._failures = 0
+        self._last_plan: tuple[Plan, datetime] | None = None
         self._refused: tuple[str, str] | None = None
         self._notified_error: str | None = None
         self._state = NotifiedState.load(options.state_dir)
@@ -184,6 +188,11 @@ class Watcher:
             delay = min(delay, FIRST_BACKOFF * 2 ** (self._failures - 1))
         return delay * self._rng.uniform(1 - JITTER, 1 + JITTER)
 
+    def drift_report(self) -> tuple[Plan, datetime] | None:
+        """The plan of the last cycle that made one, and when that cycle started."""
+        with self._lock:
+            return self._last_plan
+
     def status(self) -> dict[str, Any]:
         """What ``/status`` serves: the last cycle and the watcher's own state."""
         with self._lock:
@@ -195,6 +204,10 @@ class Watcher:
                 "self_heal": self.options.self_heal,
                 "last_success": _iso(self.last_success) if self.last_success else None,
                 "consecutive_failures": self._failures,
+                "notifications": {
+                    "delivered": self.notifier.delivered,
+                    "failed": self.notifier.failed,
+                },
                 "last_cycle": last,
             }
 
@@ -258,6 +271,7 @@ class Watcher:
             error=message,
             refused=refused,
             writes=writes,
+            plan=plan,
         )
 
     def _heal(
@@ -355,6 +369,9 @@ class Watcher:
         with self._lock:
             self.cycles += 1
             self.last = report
+            if report.plan is not None:
+                started = datetime.fromtimestamp(report.started_at, timezone.utc)
+                self._last_plan = (report.plan, started)
             if report.ok:
                 self._failures = 0
                 self.last_success = report.started_at + report.duration

@@ -213,6 +213,9 @@ def test_ready_after_the_first_cycle_and_a_foreign_edit_shows_in_status_and_metr
     assert metrics[("reconcile_last_success_timestamp_seconds", ())] > 0
     assert ("reconcile_cycle_duration_seconds_count", ()) in metrics
     assert metrics[("reconcile_writes_total", (("result", "updated"),))] == 0
+    page = running.get("/")
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "REQ-0509" in page.text and "Hamburg office" in page.text
     assert running.get("/nope").status_code == 404
     assert requests.post(running.url + "/status", timeout=10).status_code == 405
 
@@ -247,6 +250,7 @@ def test_a_drift_is_notified_once_across_cycles_and_restarts_then_resolved(
     assert resolved["tickets"] == [{"id": "REQ-0509", "fields": [{"name": "location"}]}]
     second.cycles_after(3)
     assert [b["event"] for b in receiver.bodies] == ["drift", "resolved"]
+    assert second.status()["notifications"] == {"delivered": 1, "failed": 0}
 
     assert receiver.requests == 3  # one failed delivery, retried
     logs = caplog.text
@@ -342,7 +346,8 @@ def test_sensitive_values_and_tokens_never_show_on_the_endpoints_or_in_notificat
     edit_by_hand(sandbox, "REQ-0509", {location(sandbox): "Vault code 8812"})
     wait_for(lambda: receiver.events("drift"), "the drift notification")
     status = running.get("/status").text
-    shown = status + running.get("/metrics").text + json.dumps(receiver.bodies)
+    shown = status + running.get("/metrics").text + running.get("/").text
+    shown += json.dumps(receiver.bodies)
     assert "(sensitive)" in status
     assert "8812" not in shown and "Berlin office" not in shown
     assert running.client.token_source.token() not in shown

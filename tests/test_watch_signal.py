@@ -72,6 +72,9 @@ def test_sigterm_mid_self_heal_exits_0_with_no_write_started_after_it(
     assert sandbox.stats()["writes"]["patches"] == len(writes)  # no write started after
     lines = (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()
     journal = [json.loads(line) for line in lines]
-    assert {(e["ticket"], e["etag_before"], e["etag_after"]) for e in journal} == {
+    intents = {e["seq"]: e for e in journal if e["kind"] == "intent"}
+    outcomes = [e for e in journal if e["kind"] == "outcome"]
+    assert {(e["ticket"], intents[e["seq"]]["etag_before"], e["etag_after"]) for e in outcomes} == {
         (w["object_id"], w["etag_before"], w["etag_after"]) for w in writes
     }
+    assert len(intents) == len(outcomes)  # every write in flight was resolved and journaled
