@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,7 +218,8 @@ def test_make_plan_keeps_schema_drift() -> None:
     assert not plan.has_changes
 
 
-def test_ten_thousand_tickets_of_twenty_fields_diff_in_under_a_second() -> None:
+def test_ten_thousand_tickets_of_twenty_fields_diff_to_the_right_summary() -> None:
+    """The planner's speed is measured by bench/bench.py; this checks the result at that size."""
     fields = [
         {"id": f"f{n}", "name": f"n{n}", "label": f"L{n}", "type": kind}
         for n, kind in enumerate(["text", "number", "array", "multiselect", "datetime"] * 4)
@@ -238,8 +238,5 @@ def test_ten_thousand_tickets_of_twenty_fields_diff_in_under_a_second() -> None:
         d.id: live(d.id, {**values, "f0": "changed"} if n % 10 == 0 else dict(values))
         for n, d in enumerate(desired)
     }
-    started = time.perf_counter()
     plan = make_plan(desired, reads)
-    elapsed = time.perf_counter() - started
     assert plan.summary == {"update": 1000, "unchanged": 9000, "error": 0}
-    assert elapsed < 1.0, f"diff took {elapsed:.2f} s"

@@ -58,11 +58,8 @@ def test_demo_tenant_is_realistic(api: Any) -> None:
 
 def test_generated_tickets_are_fast_and_full(sandbox_factory: Any, api_for: Any) -> None:
     """--tickets N: N more tickets, spread over the types, ~20 fields each where the type has
-    them; 10,000 in well under a few seconds."""
-    started = time.monotonic()
+    them (how fast they are made is measured by bench/, not here)."""
     sandbox = sandbox_factory(demo=True, tickets=10_000)
-    elapsed = time.monotonic() - started
-    assert elapsed < 5, elapsed
     api = api_for(sandbox)
     assert api.get("/ticket?size=1").json()["total"] == 10_036
     page = api.get("/ticket?size=500&page=15").json()["data"]  # well into the REQ tickets
