@@ -27,7 +27,7 @@ from reconcile.manager import Manager
 from reconcile.plan import FieldChange, Target, TicketChange
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
-from sandbox_api import field_ids, live, patches_by_ticket
+from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
 
 PARALLELISM = 4
 HELD_TICKET = "REQ-0503"
@@ -240,3 +240,26 @@ def test_a_line_torn_by_a_crash_is_skipped_and_the_next_run_starts_a_line_of_its
     Path("journal.jsonl").write_text("\n".join(lines) + "\n" + torn, encoding="utf-8")
     result = cli("undo", "--journal", "journal.jsonl", "--auto-approve")
     assert "Apply: 2 updated, 0 failed" in result.stdout
+
+
+@pytest.mark.parametrize("landed", [True, False], ids=["landed", "never-landed"])
+def test_a_killed_second_run_is_undone_to_before_the_first_whether_or_not_it_landed(
+    cli, sandbox, landed: bool
+):
+    """Run 1 set priority to Critical; run 2 was killed after its intent to set High.
+    Whether that write landed or not, the live value is one the apply may have left,
+    and undo restores the value from before run 1."""
+    priority = field_ids(sandbox)["priority"]
+    original = live(sandbox, "REQ-0509")["data"][priority]
+    Path("m.yaml").write_text("tickets:\n  - id: REQ-0509\n    fields:\n      priority: Critical\n")
+    cli("apply", "m.yaml", "--auto-approve", "--journal", "journal.jsonl")
+    etag = live(sandbox, "REQ-0509")["etag"]
+    second = TicketChange(
+        "REQ-0509", "update", etag, (FieldChange(priority, "priority", "Critical", "High"),)
+    )
+    with journal_of(sandbox, Path("journal.jsonl")) as journal:
+        journal.intent(second, etag)  # then killed: no outcome
+    if landed:
+        edit_by_hand(sandbox, "REQ-0509", {priority: "High"})
+    cli("undo", "--journal", "journal.jsonl", "--auto-approve")
+    assert live(sandbox, "REQ-0509")["data"][priority] == original
