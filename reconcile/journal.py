@@ -297,16 +297,9 @@ def read_journal(path: str | Path) -> JournalFile:
         kind = line.choice("kind", Kind)
         run = line.string("run")
         if kind is Kind.RUN:
-            target = line.mapping("target")
-            runs[run] = RunRecord(
-                where,
-                run,
-                Target(
-                    _Line(where, target).string("base_url"),
-                    _Line(where, target).string("tenant_id"),
-                    _Line(where, target).string("realm"),
-                ),
-            )
+            target = _Line(where, line.mapping("target"))
+            parts = (target.string(k, empty=True) for k in ("base_url", "tenant_id", "realm"))
+            runs[run] = RunRecord(where, run, Target(*parts))
             continue
         if run not in runs:
             raise PlanError(f"{where}: a journal record of run {run} without its run line")
@@ -407,10 +400,10 @@ class _Line:
     def _fail(self, key: str, expected: str) -> PlanError:
         return PlanError(f"{self.where}: {key!r} must be {expected}")
 
-    def string(self, key: str) -> str:
+    def string(self, key: str, *, empty: bool = False) -> str:
         value = self.entry.get(key)
-        if not isinstance(value, str) or not value:
-            raise self._fail(key, "a non-empty string")
+        if not isinstance(value, str) or not (value or empty):
+            raise self._fail(key, "a string" if empty else "a non-empty string")
         return value
 
     def optional_string(self, key: str) -> str | None:
