@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
+from reconcile._strenum import StrEnum
 from reconcile.client import TicketingClient
 from reconcile.diff import diff_ticket
 from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileError
@@ -35,12 +36,30 @@ __all__ = ["ApplyReport", "TicketOutcome", "apply_plan"]
 MAX_REBASES = 3
 """How many times a ticket is re-read and re-sent after losing a race before it is a conflict."""
 
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-FAILED = "failed"
-STALE = "stale"
-CONFLICT = "conflict"
-SKIPPED = "skipped"
+
+class Outcome(StrEnum):
+    """How the write of one planned ticket ended."""
+
+    UPDATED = "updated"
+    """The PATCH landed (or a re-read showed that it had)."""
+    UNCHANGED = "unchanged"
+    """Nothing to send: the planned values were already in place."""
+    FAILED = "failed"
+    """The server refused the write, or the run could not go on."""
+    STALE = "stale"
+    """A saved plan's ticket moved since it was reviewed: not written."""
+    CONFLICT = "conflict"
+    """Other writers kept winning, or one changed a protected field: not written."""
+    SKIPPED = "skipped"
+    """Not attempted: the run was interrupted or stopped after a fatal error."""
+
+
+UPDATED = Outcome.UPDATED
+UNCHANGED = Outcome.UNCHANGED
+FAILED = Outcome.FAILED
+STALE = Outcome.STALE
+CONFLICT = Outcome.CONFLICT
+SKIPPED = Outcome.SKIPPED
 _NOT_OK = frozenset({FAILED, STALE, CONFLICT, SKIPPED})
 
 
@@ -49,7 +68,7 @@ class TicketOutcome:
     """What happened to one planned ticket."""
 
     id: str
-    status: str
+    status: Outcome
     message: str | None = None
     etag_before: str | None = None
     etag_after: str | None = None
@@ -64,14 +83,15 @@ class ApplyReport:
     unchanged: int = 0
     interrupted: bool = False
     counts: dict[str, int] = field(init=False)
+    """Outcomes by ``updated``, ``failed`` (every outcome that is not ok) and ``unchanged``."""
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.outcomes, key=lambda o: ticket_sort_key(o.id)))
         object.__setattr__(self, "outcomes", ordered)
-        counts = {UPDATED: 0, FAILED: 0, UNCHANGED: self.unchanged}
+        counts = {UPDATED.value: 0, FAILED.value: 0, UNCHANGED.value: self.unchanged}
         for outcome in ordered:
             key = FAILED if outcome.status in _NOT_OK else outcome.status
-            counts[key] = counts.get(key, 0) + 1
+            counts[key.value] += 1
         object.__setattr__(self, "counts", counts)
 
     @property
@@ -212,13 +232,11 @@ class _TicketWriter:
                 return sent, TicketOutcome(planned.id, CONFLICT, message, sent.etag, live.etag)
             return replace(fresh, etag=live.etag), None
         fields = self._fields(planned)
-
-        def now(c: FieldChange, f: Field) -> object:
-            return live.data.get(c.field_id, f.empty)
-
-        if maybe_landed and all(f.equal(c.after, now(c, f)) for c, f in fields):
+        if all(f.equal(c.after, f.value_in(live.data)) for c, f in fields):
+            # Every planned value is in place: this run's write landed, or the plan had
+            # already been applied (a saved plan applied twice), or another writer did it.
             return sent, self._settled(planned, sent, live, maybe_landed, seq)
-        moved = [c.name for c, f in fields if not c.holds_before(now(c, f), f)]
+        moved = [c.name for c, f in fields if not c.holds_before(f.value_in(live.data), f)]
         if not moved:
             return replace(planned, etag=live.etag), None
         moved = ", ".join(moved)
@@ -237,7 +255,11 @@ class _TicketWriter:
         if maybe_landed:
             self._outcome(seq, sent, Status.UPDATED, live.etag, "confirmed by re-reading")
             return TicketOutcome(planned.id, UPDATED, None, sent.etag, live.etag, sent.fields)
-        note = "another writer already set the declared values"
+        note = (
+            "another writer already set the declared values"
+            if self.desired is not None
+            else "already applied: every planned value is in place"
+        )
         return TicketOutcome(planned.id, UNCHANGED, note, sent.etag, live.etag, sent.fields)
 
     def _fields(self, change: TicketChange) -> list[tuple[FieldChange, Field]]:

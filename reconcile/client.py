@@ -53,7 +53,7 @@ from reconcile.errors import (
 )
 from reconcile.redact import SECRETS, RedactingFilter
 from reconcile.schema import Schema
-from reconcile.ticket import LiveTicket
+from reconcile.ticket import LiveTicket, update_body
 
 log = logging.getLogger("reconcile.http")
 
@@ -352,7 +352,7 @@ class TicketingClient:
             f"/ticket/{_segment(object_id)}/update",
             what=what,
             params={"type": self.settings.catalog_type, "module": "ticketing"},
-            body={"etag": etag, "ticketUpdate": ticket_update},
+            body=update_body(etag, ticket_update),
         )
         self._raise_for(response, what, write=True)
         new_etag = _field(_json(response), "etag")

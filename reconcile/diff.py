@@ -4,7 +4,8 @@ No I/O and no HTTP library: it takes data and returns data, so it is tested with
 literal dicts. Every comparison goes through :meth:`reconcile.schema.Field.equal`,
 which owns the per-type rules (multiselect as a set, numbers by value, datetimes
 as instants); this module only decides which fields are managed and what their
-live value is. A key missing from live ``data`` counts as the field's empty form.
+live value is (:meth:`~reconcile.schema.Field.value_in`: a key missing from live ``data``
+counts as the field's empty form).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from reconcile.ticket import LiveTicket
 
 if TYPE_CHECKING:
     from reconcile.manifest import DesiredTicket
-    from reconcile.schema import TicketType
 
 
 _MISSING = object()
@@ -34,7 +34,7 @@ def diff_ticket(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None
     not managed and never appears in the change. Desired values are taken as canonical
     (as :func:`reconcile.manifest.resolve_tickets` gives them) and sent as they are.
     """
-    return _diff(desired, live, _fields_by_id(desired.type))
+    return _diff(desired, live)
 
 
 def make_plan(
@@ -51,14 +51,10 @@ def make_plan(
     """
     changes: list[TicketChange] = []
     unchanged: list[str] = []
-    fields_cache: dict[int, dict[str, Field]] = {}
     for ticket in desired:
         read = live.get(ticket.id)
         if isinstance(read, LiveTicket):
-            fields = fields_cache.get(id(ticket.type))
-            if fields is None:
-                fields = fields_cache[id(ticket.type)] = _fields_by_id(ticket.type)
-            change = _diff(ticket, read, fields)
+            change = _diff(ticket, read)
         elif isinstance(read, ApiError):
             change = TicketChange(
                 id=ticket.id, action=ERROR, error=str(read) or type(read).__name__
@@ -77,13 +73,7 @@ def make_plan(
     )
 
 
-def _fields_by_id(ticket_type: TicketType) -> dict[str, Field]:
-    return {f.id: f for f in ticket_type.fields}
-
-
-def _diff(
-    desired: DesiredTicket, live: LiveTicket, fields: Mapping[str, Field]
-) -> TicketChange | None:
+def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     if live.ticket_type_id is not None and live.ticket_type_id != desired.type.id:
         return TicketChange(
             id=desired.id,
@@ -104,12 +94,11 @@ def _diff(
             # Fast path for the common in-sync scalar: equal values of one plain type are
             # equal by every field type's rules.
             continue
-        field = fields.get(field_id)
+        field = desired.type.fields_by_id.get(field_id)
         if field is None:
             # Resolution only yields the type's own fields; an unknown one is compared exactly.
             field = Field(id=field_id, name=field_id, label=field_id, type="unknown")
-        if have is _MISSING:
-            have = field.empty
+        have = field.value_in(data)
         if field.equal(want, have):
             continue
         changed.append(

@@ -115,7 +115,7 @@ def _ticket_entry(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field in chosen:
-        value = ticket.data.get(field.id, field.empty)
+        value = field.value_in(ticket.data)
         if is_empty(value) and field.required:
             notes.append(
                 f"{ticket.object_id} field {field.name!r}: required but empty live; not imported"

@@ -6,29 +6,36 @@ The CLI is a thin layer over this module; everything here is usable from Python:
         manager = Manager(client, parallelism=10)
         desired = manager.load(["manifests/"])
         plan = manager.plan(desired)
-        report = manager.apply(plan, desired)
+        report = manager.apply(plan, desired, max_changes=50)
+        # or, for a reviewed plan saved by `reconcile plan --out plan.json`:
+        report = manager.apply_saved("plan.json")
 
 Reads happen in :meth:`Manager.read_live` and writes only in :mod:`reconcile.apply`.
+Every safety check runs here, whoever calls: :meth:`Manager.apply` refuses a plan with
+errors, above ``max_changes`` or changing protected fields (unless allowed), before
+anything is written; :meth:`Manager.apply_saved` also refuses a saved plan made for
+another target.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconcile.apply import ApplyReport, apply_plan
+from reconcile.apply import STALE, ApplyReport, TicketOutcome, apply_plan
 from reconcile.client import TicketingClient
 from reconcile.diff import make_plan
-from reconcile.errors import ApiError, ManifestError, PlanError, Problem
+from reconcile.errors import ApiError, ManifestError, Problem, UnsafePlan
 from reconcile.journal import Journal
 from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
-from reconcile.plan import Digest, Plan, SavedPlan, Target, load_saved_plan, ticket_sort_key
+from reconcile.plan import Plan, Target
+from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
 
@@ -42,6 +49,8 @@ LIST_MAX_PAGES_PER_TICKET = 0.5
 """List only when the pages needed are at most half the GETs they replace."""
 
 Progress = Callable[[int], None]
+Approve = Callable[[Plan], None]
+"""Called with a plan that passed every check, just before writing; raises to stop it."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,10 @@ class Manager:
     ):
         self.client = client
         self.parallelism = parallelism
-        self.target = target
+        settings = client.settings
+        self.target = target or Target(
+            settings.base_url or "", settings.tenant_id or "", settings.realm or ""
+        )
         self.lock_file = lock_file
         self._progress = progress
         self._schema: Schema | None = None
@@ -157,16 +169,25 @@ class Manager:
         plan: Plan,
         desired: Sequence[DesiredTicket] | None = None,
         *,
+        max_changes: int | None = None,
+        allow_protected: bool = False,
+        approve: Approve | None = None,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
-        allow_protected: bool = False,
     ) -> ApplyReport:
-        """Write a plan (checked with :meth:`Plan.check_safe` and the same ``allow_protected``).
+        """Check a plan, then write it; nothing is written when a check refuses.
 
-        With the ``desired`` tickets it was made from (direct apply), a ticket that
-        lost a race is re-diffed and rebased. Without them (a saved, reviewed plan)
-        only the plan's own changes are sent, and tickets that went stale are refused.
+        Refuses (:class:`UnsafePlan`) a plan holding errors, one that changes more
+        than ``max_changes`` tickets, or one that changes a protected field unless
+        ``allow_protected``; then ``approve(plan)`` (e.g. asking the user) may stop it
+        by raising. With the ``desired`` tickets it was made from (direct apply), a
+        ticket that lost a race is re-diffed and rebased. Without them (a saved,
+        reviewed plan) only the plan's own changes are sent, and tickets that went
+        stale are refused.
         """
+        check_plan(plan, max_changes=max_changes, allow_protected=allow_protected)
+        if approve is not None and plan.has_changes:
+            approve(plan)
         return apply_plan(
             plan,
             self.client,
@@ -179,20 +200,35 @@ class Manager:
             allow_protected=allow_protected,
         )
 
-    def prepare_saved(self, saved: SavedPlan) -> tuple[Plan, list[str]]:
-        """Make a saved plan ready to apply: sensitive values back from its manifests.
+    def apply_saved(
+        self,
+        saved: SavedPlan | str | os.PathLike[str],
+        *,
+        max_changes: int | None = None,
+        allow_protected: bool = False,
+        journal: Journal | None = None,
+        stop: threading.Event | None = None,
+    ) -> ApplyReport:
+        """Apply a reviewed plan saved by ``plan --out`` (a path, or one already read).
 
-        Returns the plan and the messages of the tickets refused because a sensitive
-        value in the manifests no longer matches the digest that was reviewed.
+        Refuses (:class:`~reconcile.errors.StalePlan`) a plan with planning errors or
+        made for another target than this manager's, then runs :meth:`apply`'s checks.
+        A ticket whose sensitive value in the manifests is no longer the reviewed one is
+        not written: it is in the report as ``stale``.
         """
-        sensitive = any(isinstance(f.after, Digest) for c in saved.plan.changes for f in c.fields)
-        if not sensitive:
-            return saved.plan, []
-        declared = load_manifests(saved.manifests)
-        planned = {c.id for c in saved.plan.changes}
-        desired = resolve_tickets([t for t in declared if t.id in planned], self.schema)
-        plan, stale = saved.fill_sensitive(desired)
-        return plan, [stale[i] for i in sorted(stale, key=ticket_sort_key)]
+        if not isinstance(saved, SavedPlan):
+            saved = read_saved_plan(saved)
+        saved.check_applicable(self.target)
+        prepared = prepare(saved, self.schema)
+        report = self.apply(
+            prepared.plan,
+            max_changes=max_changes,
+            allow_protected=allow_protected,
+            journal=journal,
+            stop=stop,
+        )
+        refused = tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
+        return replace(report, outcomes=report.outcomes + refused) if refused else report
 
     def _read_by_get(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
         if not ids:
@@ -251,13 +287,15 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def read_saved_plan(path: str | Path) -> SavedPlan:
-    """Read a file written by ``plan --out``; a damaged or foreign file is a PlanError."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PlanError(f"{path}: not a saved plan: {error}") from None
-    return load_saved_plan(data, source=str(path))
+def check_plan(plan: Plan, *, max_changes: int | None, allow_protected: bool) -> None:
+    """Every check a plan passes before anything is written (:class:`UnsafePlan` if not)."""
+    if plan.errors:
+        failed = ", ".join(c.id for c in plan.errors)
+        raise UnsafePlan(
+            f"the plan holds tickets that could not be planned ({failed}); "
+            "nothing was written: fix them first"
+        )
+    plan.check_safe(max_changes, allow_protected)
 
 
 def select_tickets(

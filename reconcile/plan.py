@@ -5,9 +5,9 @@ sorted on construction, so its output and checksum do not depend on the order in
 which tickets were read.
 
 Two JSON forms exist. :meth:`Plan.to_data` is the documented, versioned output of
-``--format json``: sensitive values masked everywhere. :meth:`Plan.to_saved` is the
-saved plan (``plan --out FILE``): the same plus what applying needs, bound to its
-target, with sensitive values stored as salted digests rather than in cleartext.
+``--format json``: sensitive values masked everywhere. The saved plan (``plan --out
+FILE``) is the same plus what applying needs, bound to its target, with sensitive
+values stored as salted :class:`Digest` s; :mod:`reconcile.saved_plan` writes and reads it.
 """
 
 from __future__ import annotations
@@ -15,27 +15,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reconcile.errors import PlanError, UnsafePlan
-from reconcile.ticket import DISPLAY_ID
+from reconcile._strenum import StrEnum
+from reconcile.errors import UnsafePlan
+from reconcile.ticket import DISPLAY_ID, update_body
 
 if TYPE_CHECKING:
-    from reconcile.manifest import DesiredTicket
     from reconcile.schema import Field
 
 FORMAT_VERSION = 1
-UPDATE = "update"
-ERROR = "error"
+
+
+class Action(StrEnum):
+    """What a plan does with one ticket."""
+
+    UPDATE = "update"
+    """The ticket differs: one PATCH brings it to the manifests."""
+    ERROR = "error"
+    """The ticket could not be planned (read failure, wrong type, no permission)."""
+
+
+UPDATE = Action.UPDATE
+ERROR = Action.ERROR
 SENSITIVE = "(sensitive)"
 """What a sensitive value is shown as, in every output."""
-SAVED_PLAN_KIND = "reconcile-saved-plan"
 
 
 def ticket_sort_key(display_id: str) -> tuple[str, int, str]:
@@ -94,8 +100,9 @@ class FieldChange:
     """One managed field whose live value differs from the declared one.
 
     In a plan loaded from a saved file, a sensitive field's ``before`` and ``after``
-    are :class:`Digest` placeholders until :meth:`SavedPlan.fill_sensitive` puts the
-    manifests' value back into ``after``.
+    are :class:`Digest` placeholders until
+    :meth:`~reconcile.saved_plan.SavedPlan.fill_sensitive` puts the manifests' value
+    back into ``after``.
     """
 
     field_id: str
@@ -146,7 +153,7 @@ class TicketChange:
     """
 
     id: str
-    action: str
+    action: Action
     etag: str | None = None
     fields: tuple[FieldChange, ...] = ()
     error: str | None = None
@@ -161,17 +168,14 @@ class TicketChange:
     @property
     def patch(self) -> dict[str, Any]:
         """The exact PATCH body: ``{"etag": ..., "ticketUpdate": {...}}``."""
-        return {"etag": self.etag, "ticketUpdate": self.ticket_update}
+        return update_body(self.etag, self.ticket_update)
 
     def to_data(self, *, saved: bool = False) -> dict[str, Any]:
         """This change as JSON: sensitive values masked, or as digests when ``saved``."""
         fields = [f.to_data(saved=saved) for f in self.fields]
         patch = None
         if self.action == UPDATE:
-            patch = {
-                "etag": self.etag,
-                "ticketUpdate": {f["field_id"]: f["after"] for f in fields},
-            }
+            patch = update_body(self.etag, {f["field_id"]: f["after"] for f in fields})
         return {
             "id": self.id,
             "action": self.action,
@@ -307,227 +311,3 @@ class Plan:
                 f"the plan changes protected fields: {shown}{more}; nothing was written. "
                 f"Re-run with --allow-protected to permit it"
             )
-
-    def to_saved(self, manifest_paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
-        """The saved-plan form (``plan --out FILE``), for :func:`load_saved_plan`.
-
-        Non-sensitive values are kept as they are; sensitive ones become salted
-        digests. ``manifests`` are recorded relative to the current directory, where
-        ``apply --plan`` reads them again for the sensitive values. ``checksum`` is an
-        unkeyed SHA-256 of everything else in the file: it catches accidental damage (a
-        truncated file, a stray hand edit), not a deliberate change, since anyone who
-        edits the file can recompute it. It is no signature.
-        """
-        if self.target is None:
-            raise PlanError("cannot save a plan without its target (base URL, tenant, realm)")
-        data: dict[str, Any] = {
-            "kind": SAVED_PLAN_KIND,
-            "format_version": FORMAT_VERSION,
-            "created_at": datetime.now(timezone.utc)
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z"),
-            "target": {
-                "base_url": self.target.base_url,
-                "tenant_id": self.target.tenant_id,
-                "realm": self.target.realm,
-            },
-            "manifests": [Path(os.path.relpath(p)).as_posix() for p in manifest_paths],
-            "summary": self.summary,
-            "changes": [c.to_data(saved=True) for c in self.changes],
-            "unchanged": list(self.unchanged),
-            "schema_drift": list(self.schema_drift),
-            "plan_checksum": self.checksum,
-        }
-        data["checksum"] = _content_checksum(data)
-        return data
-
-
-def _content_checksum(data: Mapping[str, Any]) -> str:
-    rest = {k: v for k, v in data.items() if k != "checksum"}
-    return "sha256:" + hashlib.sha256(canonical_json(rest).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    """A plan read back from a saved file, with the target and manifests it is bound to."""
-
-    plan: Plan
-    target: Target
-    manifests: tuple[str, ...]
-    created_at: str
-    plan_checksum: str
-
-    def fill_sensitive(self, desired: Iterable[DesiredTicket]) -> tuple[Plan, dict[str, str]]:
-        """Put the manifests' sensitive values into the plan, checked against their digests.
-
-        Returns the plan ready to apply and, per ticket left out of it, why it is
-        stale: a ticket whose sensitive value changed in the manifests (or is no
-        longer declared) is not what was reviewed, so it is not written.
-        """
-        values = {d.id: d.values for d in desired}
-        stale: dict[str, str] = {}
-        changes: list[TicketChange] = []
-        for change in self.plan.changes:
-            declared = values.get(change.id, {})
-            fields: list[FieldChange] = []
-            for f in change.fields:
-                if not isinstance(f.after, Digest):
-                    fields.append(f)
-                elif f.field_id in declared and f.after.matches(declared[f.field_id]):
-                    fields.append(replace(f, after=declared[f.field_id]))
-                else:
-                    stale[change.id] = (
-                        f"{change.id}: sensitive field {f.name!r} is not declared as it was "
-                        f"when the plan was made; re-run plan"
-                    )
-            if change.id not in stale:
-                changes.append(replace(change, fields=tuple(fields)))
-        return replace(self.plan, changes=tuple(changes)), stale
-
-
-def load_saved_plan(data: Any, source: str = "plan file") -> SavedPlan:
-    """Read a saved plan (the parsed JSON of ``plan --out``), checking its version and shape.
-
-    Raises :class:`PlanError` naming ``source`` and what is wrong: not a saved plan
-    (e.g. the masked ``--format json`` output), another format version, a damaged file
-    (a checksum that does not match: accidental damage only, the checksum is unkeyed),
-    or a malformed entry.
-    """
-    if not isinstance(data, dict):
-        raise PlanError(f"{source}: not a saved plan (expected a JSON object)")
-    if data.get("kind") != SAVED_PLAN_KIND:
-        raise PlanError(
-            f"{source}: not a saved plan; write one with `reconcile plan --out FILE` "
-            f"(the --format json output masks sensitive values and cannot be applied)"
-        )
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanError(
-            f"{source}: format_version {version!r} is not supported (this reconcile reads "
-            f"{FORMAT_VERSION}); re-run plan with this version"
-        )
-    if data.get("checksum") != _content_checksum(data):
-        raise PlanError(f"{source}: checksum does not match: the file was edited or is damaged")
-    reader = _Reader(source)
-    target_data = reader.mapping(data, "target")
-    target = Target(
-        base_url=reader.string(target_data, "base_url", "target"),
-        tenant_id=reader.string(target_data, "tenant_id", "target"),
-        realm=reader.string(target_data, "realm", "target"),
-    )
-    plan = Plan(
-        changes=tuple(
-            _change(reader, item, f"changes[{n}]")
-            for n, item in enumerate(reader.items(data, "changes"))
-        ),
-        unchanged=tuple(reader.strings(data, "unchanged")),
-        target=target,
-        schema_drift=tuple(reader.strings(data, "schema_drift")),
-    )
-    return SavedPlan(
-        plan=plan,
-        target=target,
-        manifests=tuple(reader.strings(data, "manifests")),
-        created_at=reader.string(data, "created_at"),
-        plan_checksum=reader.string(data, "plan_checksum"),
-    )
-
-
-def _change(reader: _Reader, item: Any, where: str) -> TicketChange:
-    item = reader.require_mapping(item, where)
-    action = reader.string(item, "action", where)
-    if action not in (UPDATE, ERROR):
-        raise PlanError(f"{reader.source}: {where}: unknown action {action!r}")
-    return TicketChange(
-        id=reader.string(item, "id", where),
-        action=action,
-        etag=reader.string(item, "etag", where) if action == UPDATE else item.get("etag"),
-        fields=tuple(
-            _field_change(reader, f, f"{where}.fields[{n}]")
-            for n, f in enumerate(reader.items(item, "fields", where))
-        ),
-        error=reader.optional_string(item, "error", where),
-        last_updated_by=reader.optional_string(item, "last_updated_by", where),
-        last_updated_at=reader.optional_string(item, "last_updated_at", where),
-    )
-
-
-def _field_change(reader: _Reader, item: Any, where: str) -> FieldChange:
-    item = reader.require_mapping(item, where)
-    sensitive = reader.boolean(item, "sensitive", where)
-    for key in ("before", "after"):
-        if key not in item:
-            raise PlanError(f"{reader.source}: {where}: no {key!r}")
-    before, after = item["before"], item["after"]
-    if sensitive:
-        before, after = _digest_of(reader, before, where), _digest_of(reader, after, where)
-    return FieldChange(
-        field_id=reader.string(item, "field_id", where),
-        name=reader.string(item, "name", where),
-        before=before,
-        after=after,
-        sensitive=sensitive,
-        protected=reader.boolean(item, "protected", where),
-    )
-
-
-def _digest_of(reader: _Reader, value: Any, where: str) -> Digest:
-    if (
-        isinstance(value, dict)
-        and isinstance(value.get("digest"), str)
-        and value["digest"].startswith("sha256:")
-        and isinstance(value.get("salt"), str)
-    ):
-        return Digest(digest=value["digest"], salt=value["salt"])
-    raise PlanError(f"{reader.source}: {where}: a sensitive value is not stored as a digest")
-
-
-@dataclass(frozen=True)
-class _Reader:
-    """Typed access to the saved-plan JSON with one-line errors that say where."""
-
-    source: str
-
-    def _fail(self, where: str | None, message: str) -> PlanError:
-        return PlanError(f"{self.source}: {where + ': ' if where else ''}{message}")
-
-    def require_mapping(self, value: Any, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self._fail(where, "expected an object")
-        return value
-
-    def mapping(self, data: dict[str, Any], key: str, where: str | None = None) -> dict[str, Any]:
-        value = data.get(key)
-        if not isinstance(value, dict):
-            raise self._fail(where, f"{key!r} is missing or not an object")
-        return value
-
-    def items(self, data: dict[str, Any], key: str, where: str | None = None) -> list[Any]:
-        value = data.get(key)
-        if not isinstance(value, list):
-            raise self._fail(where, f"{key!r} is missing or not a list")
-        return value
-
-    def strings(self, data: dict[str, Any], key: str) -> list[str]:
-        value = self.items(data, key)
-        if not all(isinstance(v, str) for v in value):
-            raise self._fail(None, f"{key!r} holds something other than strings")
-        return value
-
-    def string(self, data: dict[str, Any], key: str, where: str | None = None) -> str:
-        value = data.get(key)
-        if not isinstance(value, str):
-            raise self._fail(where, f"{key!r} is missing or not a string")
-        return value
-
-    def optional_string(self, data: dict[str, Any], key: str, where: str) -> str | None:
-        value = data.get(key)
-        if value is not None and not isinstance(value, str):
-            raise self._fail(where, f"{key!r} is not a string")
-        return value
-
-    def boolean(self, data: dict[str, Any], key: str, where: str) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            raise self._fail(where, f"{key!r} is not true or false")
-        return value

@@ -10,8 +10,8 @@ import difflib
 import math
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -56,6 +56,13 @@ class Field:
         if self.type in EMPTY_LIST_TYPES:
             return []
         return None
+
+    def value_in(self, data: Mapping[str, Any]) -> Any:
+        """This field's value in a live ticket's ``data``: a key absent from it is the empty form.
+
+        The one statement of that rule (the vendor omits cleared fields from answers).
+        """
+        return data.get(self.id, self.empty)
 
     def check(self, value: Any, *, sensitive: bool = False) -> str | None:
         """Return why ``value`` is not acceptable for this field, or None if it is.
@@ -104,6 +111,11 @@ class TicketType:
     name: str
     prefix: str
     fields: tuple[Field, ...]
+    fields_by_id: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+    """The fields by UUID (built from ``fields``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields_by_id", {f.id: f for f in self.fields})
 
     def resolve(self, key: str) -> Field | None:
         """Find a field by exact UUID, then exact name, then label (case-insensitive)."""
@@ -123,7 +135,8 @@ class TicketType:
         return difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
 
     def field_by_id(self, field_id: str) -> Field | None:
-        return next((f for f in self.fields if f.id == field_id), None)
+        """The field with this UUID, or None."""
+        return self.fields_by_id.get(field_id)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ def display_id_prefix(display_id: str) -> str | None:
     return match.group(1) if match else None
 
 
+def update_body(etag: str | None, ticket_update: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH update body, ``{"etag": ..., "ticketUpdate": {field UUID: value}}``.
+
+    The one place its shape is written: the client sends it, plans show it.
+    """
+    return {"etag": etag, "ticketUpdate": ticket_update}
+
+
 @dataclass(frozen=True)
 class LiveTicket:
     """One ticket as read from the API. Only ``object_id`` and ``etag`` are required.

@@ -151,7 +151,7 @@ def _restore(
             )
             continue
         original, left = _chain(field_writes, field)
-        have = live.data.get(field_id, field.empty)
+        have = field.value_in(live.data)
         if field.equal(original, have):
             continue
         if any(field.equal(value, have) for value in left):

@@ -19,8 +19,8 @@ from reconcile.plan import (
     RequestBudget,
     Target,
     TicketChange,
-    load_saved_plan,
 )
+from reconcile.saved_plan import load_saved_plan, saved_data
 from reconcile.schema import Field
 
 TARGET = Target("http://127.0.0.1:8080", "tenant-1", "acme")
@@ -144,7 +144,7 @@ class Declared:
 
 
 def saved_round_trip(plan: Plan, paths: list[str] | None = None) -> tuple[dict[str, Any], Any]:
-    data = json.loads(json.dumps(plan.to_saved(paths or ["manifests/a.yaml"])))
+    data = json.loads(json.dumps(saved_data(plan, paths or ["manifests/a.yaml"])))
     return data, load_saved_plan(data)
 
 
@@ -217,7 +217,7 @@ def test_holds_before_uses_the_field_rules_when_given() -> None:
 
 def test_saving_needs_a_target() -> None:
     with pytest.raises(PlanError, match="without its target"):
-        Plan(changes=()).to_saved([])
+        saved_data(Plan(changes=()), [])
 
 
 @pytest.mark.parametrize(

@@ -240,3 +240,10 @@ def test_client_credentials_token_is_refreshed_during_a_long_apply(cli, sandbox_
     assert by_route["update"] == len(listed) >= 300
     assert 2 <= by_route["token"] <= 6, by_route
     assert "401" not in sandbox.stats()["by_method_status"].get("PATCH", {})
+
+
+def test_apply_with_nothing_to_change_still_ends_with_its_summary(cli, sandbox):
+    write(Path("m.yaml"), "tickets:\n  - id: REQ-0513\n    fields:\n      priority: High\n")
+    result = cli("apply", "m.yaml")  # no terminal, no --auto-approve: nothing to confirm
+    assert result.stdout.splitlines()[-1] == "Apply: 0 updated, 0 failed, 1 unchanged."
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0

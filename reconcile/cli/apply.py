@@ -6,20 +6,20 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconcile.apply import UNCHANGED, ApplyReport
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.cli.output import render
 from reconcile.cli.plan import paths_argument, planned, shard_option, target_option
-from reconcile.errors import ExitStatus, StalePlan
+from reconcile.errors import ExitStatus
 from reconcile.journal import Journal
-from reconcile.manager import Manager, Shard, read_saved_plan
-from reconcile.manifest import DesiredTicket
-from reconcile.plan import Plan
+from reconcile.manager import Shard
+from reconcile.saved_plan import read_saved_plan
 
 
 @click.command()
@@ -67,48 +67,35 @@ def apply(
     # The journal opens first: a path it cannot write is an error before any request.
     with _journal(journal_file) as journal:
         if plan_file is not None:
-            return _apply_saved(plan_file, journal, max_changes, allow_protected, params)
+            saved = read_saved_plan(plan_file)  # a damaged file costs no request
+            with open_manager(params, write=True) as (settings, manager):
+                limit = _limit(max_changes, settings.max_changes)
+                return run_apply(
+                    lambda stop: manager.apply_saved(
+                        saved,
+                        max_changes=limit,
+                        allow_protected=allow_protected,
+                        journal=journal,
+                        stop=stop,
+                    )
+                )
         with planned(params, paths, targets, shard, write=True) as run:
-            plan = run.plan
-            click.echo(render(plan, "text"), nl=False)
-            if plan.errors:
+            click.echo(render(run.plan, "text"), nl=False)
+            if run.plan.errors:
                 click.echo("Nothing was written: fix the errors above first.", err=True)
                 return ExitStatus.ERROR
-            if not plan.has_changes:
-                return ExitStatus.OK
-            plan.check_safe(_limit(max_changes, run.settings.max_changes), allow_protected)
-            confirm(auto_approve, len(plan.changes))
-            return write_plan(run.manager, plan, run.desired, journal, allow_protected)
-
-
-def _apply_saved(
-    plan_file: Path,
-    journal: Journal | None,
-    max_changes: int | None,
-    allow_protected: bool,
-    params: dict[str, Any],
-) -> ExitStatus:
-    saved = read_saved_plan(plan_file)
-    if saved.plan.errors:
-        failed = ", ".join(c.id for c in saved.plan.errors)
-        raise StalePlan(
-            f"{plan_file} holds tickets that could not be planned ({failed}); "
-            "nothing was written: fix them and plan again"
-        )
-    with open_manager(params, write=True) as (settings, manager):
-        if saved.target != manager.target:
-            made, here = saved.target, manager.target
-            raise StalePlan(
-                f"{plan_file} was made for {made.base_url} (tenant {made.tenant_id}, realm"
-                f" {made.realm}); refusing to apply it to {here.base_url} (tenant"
-                f" {here.tenant_id}, realm {here.realm})"
+            limit = _limit(max_changes, run.settings.max_changes)
+            return run_apply(
+                lambda stop: run.manager.apply(
+                    run.plan,
+                    run.desired,
+                    max_changes=limit,
+                    allow_protected=allow_protected,
+                    approve=lambda plan: confirm(auto_approve, len(plan.changes)),
+                    journal=journal,
+                    stop=stop,
+                )
             )
-        plan, refused = manager.prepare_saved(saved)
-        for message in refused:
-            click.echo(f"! {message}", err=True)
-        plan.check_safe(_limit(max_changes, settings.max_changes), allow_protected)
-        status = write_plan(manager, plan, journal=journal, allow_protected=allow_protected)
-        return ExitStatus.ERROR if refused and status == ExitStatus.OK else status
 
 
 def _limit(flag: int | None, configured: int | None) -> int | None:
@@ -116,6 +103,7 @@ def _limit(flag: int | None, configured: int | None) -> int | None:
 
 
 def confirm(auto_approve: bool, count: int) -> None:
+    """Ask on the terminal before writing (``--auto-approve`` skips it); raise to stop."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -127,22 +115,17 @@ def confirm(auto_approve: bool, count: int) -> None:
         raise click.Abort()
 
 
-def write_plan(
-    manager: Manager,
-    plan: Plan,
-    desired: Sequence[DesiredTicket] | None = None,
-    journal: Journal | None = None,
-    allow_protected: bool = False,
-) -> ExitStatus:
-    """Apply with SIGINT/SIGTERM handled, print the outcomes, return the exit status."""
+def run_apply(write: Callable[[threading.Event], ApplyReport]) -> ExitStatus:
+    """Run ``write`` with SIGINT/SIGTERM setting its stop event; print the outcomes.
+
+    Returns the exit status: 130/143 when interrupted, else 0 when every ticket is ok.
+    """
     stop = threading.Event()
     with _interruptible(stop) as received:
-        report = manager.apply(
-            plan, desired, journal=journal, stop=stop, allow_protected=allow_protected
-        )
+        report = write(stop)
     for outcome in report.outcomes:
         if outcome.message:
-            mark = "!" if outcome.status != "unchanged" else "="
+            mark = "=" if outcome.status == UNCHANGED else "!"
             click.echo(f"{mark} {outcome.id}: {outcome.message}", err=True)
     click.echo(report.summary)
     if received:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,11 @@ import click
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.cli.output import FORMATS, render, write_step_summary
 from reconcile.config import Settings
-from reconcile.errors import ExitStatus, PlanError
+from reconcile.errors import ExitStatus
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import Plan, RequestBudget
+from reconcile.saved_plan import write_saved_plan
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 format_option = click.option(
@@ -139,12 +139,7 @@ def plan(
     click.echo(render(result, fmt, budget=budget), nl=False)
     write_step_summary(result)
     if out is not None:
-        saved = result.to_saved(run.sources)
-        text = json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise PlanError(f"{out}: cannot write the plan: {error.strerror}") from None
+        write_saved_plan(result, run.sources, out)
         click.echo(
             f"Saved the plan to {out}. Apply it with: reconcile apply --plan {out}", err=True
         )

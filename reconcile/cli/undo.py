@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from reconcile.cli.apply import confirm, write_plan
+from reconcile.cli.apply import confirm, run_apply
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.cli.output import render
 from reconcile.errors import ExitStatus
@@ -47,7 +47,12 @@ def undo(
             click.echo("Nothing to restore.")
             return status
         click.echo(render(result.plan, "text"), nl=False)
-        result.plan.check_safe(allow_protected=allow_protected)
-        confirm(auto_approve, len(result.plan.changes))
-        applied = write_plan(manager, result.plan, allow_protected=allow_protected)
+        applied = run_apply(
+            lambda stop: manager.apply(
+                result.plan,
+                allow_protected=allow_protected,
+                approve=lambda plan: confirm(auto_approve, len(plan.changes)),
+                stop=stop,
+            )
+        )
         return applied if applied != ExitStatus.OK else status
