@@ -1,9 +1,10 @@
 """Adopt: the reverse of apply. Drifted live values are written back into the manifests.
 
 Each drifted field is edited where it was declared (``DesiredTicket.locations``),
-under the key as written (a name, a label or a UUID). Files are edited with
-ruamel.yaml's round-trip mode, so comments, key order, quoting and the file's
-indentation are kept; only the changed values differ. Every edited file is read
+under the key as written (a name, a label or a UUID). Files are edited with the
+manifest writer's round-trip editor (:mod:`reconcile.manifest.write`, shared with
+``import``), so comments, key order, quoting and the file's indentation are kept;
+only the changed values differ. Every edited file is read
 back with the manifest loader before it is written, and refused if a value would
 not read back as adopted.
 
@@ -14,24 +15,16 @@ of the document too. A sensitive field is never written back; it is listed inste
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import (
-    LiteralScalarString,
-    SingleQuotedScalarString,
-)
-from ruamel.yaml.util import load_yaml_guess_indent
+from ruamel.yaml.comments import CommentedMap
 
 from reconcile.errors import ReconcileError
-from reconcile.importer import FLOW_LIST_WIDTH, needs_quotes
 from reconcile.manifest import DesiredTicket, Location, parse_manifest
+from reconcile.manifest.write import ManifestEditor, yaml_value
 from reconcile.plan import UPDATE, Plan
 from reconcile.schema import Field
 
@@ -120,23 +113,14 @@ def adopt(plan: Plan, desired: Sequence[DesiredTicket], *, write: bool = True) -
 
 def edit_manifest(text: str, path: str, edits: Sequence[_Edit]) -> tuple[str, list[Adopted]]:
     """The manifest text with ``edits`` made, checked by reading it back."""
-    yaml = _round_trip_yaml(text)
-    try:
-        documents = list(yaml.load_all(text))
-    except YAMLError as error:
-        raise AdoptError(f"{path}: cannot edit: {error}") from None
-    done = [_apply(documents, path, edit) for edit in edits]
-    out = io.StringIO()
-    if len(documents) == 1:
-        yaml.dump(documents[0], out)
-    else:
-        yaml.dump_all(documents, out)
-    new_text = out.getvalue()
+    editor = ManifestEditor(text, path)
+    done = [_apply(editor.documents, edit) for edit in edits]
+    new_text = editor.text()
     _check(new_text, path, edits)
     return new_text, done
 
 
-def _apply(documents: list[Any], path: str, edit: _Edit) -> Adopted:
+def _apply(documents: list[Any], edit: _Edit) -> Adopted:
     ticket_id, field = edit.ticket.id, edit.field
     location = edit.ticket.locations[field.id]
     for document in documents:
@@ -153,7 +137,7 @@ def _apply(documents: list[Any], path: str, edit: _Edit) -> Adopted:
                 break
             if not isinstance(fields, CommentedMap):
                 fields = item["fields"] = CommentedMap()
-        fields[key] = _node(edit.value)
+        fields[key] = yaml_value(edit.value)
         return Adopted(ticket_id, field.name, str(key), location, edit.value, from_default)
     raise AdoptError(
         f"{location}: {ticket_id} field {field.name!r}: cannot find where it is declared"
@@ -182,56 +166,6 @@ def _key_at(mapping: Any, line: int, ticket: DesiredTicket, field_id: str) -> An
         if target is not None and target.id == field_id:
             return key
     return None
-
-
-def _node(value: Any) -> Any:
-    """``value`` as a ruamel node, quoted where a YAML 1.1 or 1.2 reader could misread it."""
-    if isinstance(value, str):
-        if "\n" in value:
-            return LiteralScalarString(value)
-        return SingleQuotedScalarString(value) if needs_quotes(value) else value
-    if isinstance(value, list):
-        sequence = CommentedSeq(_node(v) for v in value)
-        short = sum(len(str(v)) + 2 for v in value) <= FLOW_LIST_WIDTH
-        if short and all(isinstance(v, str) and "\n" not in v for v in value):
-            sequence.fa.set_flow_style()
-        return sequence
-    return value
-
-
-def _round_trip_yaml(text: str) -> YAML:
-    """A round-trip YAML that writes with the file's own indentation and never re-wraps."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 1_000_000
-    try:
-        _, sequence, offset = load_yaml_guess_indent(text)
-    except YAMLError:
-        sequence, offset = None, None
-    mapping = _mapping_indent(text)
-    if sequence is None or offset is None:
-        sequence, offset = mapping + 2, 2
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    yaml.explicit_start = text.lstrip().startswith("---")
-    yaml.representer.add_representer(
-        type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
-    return yaml
-
-
-def _mapping_indent(text: str) -> int:
-    """How far a nested mapping's keys are indented (a key line, then a deeper key line)."""
-    previous: int | None = None
-    for line in text.splitlines():
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#") or stripped.startswith("- "):
-            previous = None
-            continue
-        indent = len(line) - len(stripped)
-        if previous is not None and indent > previous:
-            return indent - previous
-        previous = indent if stripped.rstrip().endswith(":") else None
-    return 2
 
 
 def _check(text: str, path: str, edits: Sequence[_Edit]) -> None:

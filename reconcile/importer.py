@@ -1,10 +1,9 @@
 """Import: live tickets into a manifest that plans with no changes against the same tenant.
 
-:func:`render_import` is pure (live tickets + schema → YAML text). PyYAML emits the
-text; :class:`ManifestDumper` makes it quote every string that a YAML 1.1 or 1.2
-reader would take for something else (``no``, ``2026-12-24``, ``1e3``, ``null``),
-so the output reads back *exactly* under the manifest loader and stays unambiguous
-for other tools. Multi-line text is written as a literal block where PyYAML can.
+:func:`render_import` is pure (live tickets + schema → YAML text). The manifest
+writer (:mod:`reconcile.manifest.write`, shared with ``adopt``) emits the text and
+decides the quoting, so the output reads back *exactly* under the manifest loader and
+stays unambiguous for other tools; a date field's value is written plain.
 
 Which fields are imported: every field present in the ticket's live ``data`` (a
 present-but-empty value is written as the field's empty form). With ``fields``, only
@@ -17,24 +16,17 @@ make the manifest invalid.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from reconcile.errors import ReconcileError
+from reconcile.manifest.write import DateText, dump_manifest
 from reconcile.plan import ticket_sort_key
 from reconcile.schema import Field, Schema, TicketType, is_empty
 from reconcile.ticket import LiveTicket, display_id_prefix
 
 HEADER = "# Imported by `reconcile import`: live values of the fields listed, by field name.\n"
-FLOW_LIST_WIDTH = 60
-"""A list of one-line strings is written inline when its items take at most this many characters."""
-
-_STR_TAG = "tag:yaml.org,2002:str"
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class ImportFailed(ReconcileError):
@@ -71,7 +63,7 @@ def render_import(
             )
         chosen = _chosen_fields(ticket_type, ticket, fields)
         entries.append(_ticket_entry(ticket, ticket_type, chosen, notes))
-    body = dump_yaml({"tickets": entries})
+    body = dump_manifest({"tickets": entries})
     return Imported(text=HEADER + body, tickets=len(ordered), notes=tuple(notes))
 
 
@@ -126,7 +118,7 @@ def _ticket_entry(
             notes.append(f"{ticket.object_id} field {field.name!r}: {reason}; not imported")
             continue
         value = field.canonical(value)
-        if field.type in ("date", "datetime") and _plain_timestamp(value):
+        if field.type in ("date", "datetime") and isinstance(value, str):
             value = DateText(value)
         values[_key_for(ticket_type, field)] = value
     return {"id": ticket.object_id, "fields": values} if values else {"id": ticket.object_id}
@@ -137,106 +129,9 @@ def _key_for(ticket_type: TicketType, field: Field) -> str:
     return field.name if ticket_type.resolve(field.name) is field else field.id
 
 
-# --------------------------------------------------------------------------- emitting
-
-
-class ManifestResolver(yaml.resolver.Resolver):
-    """PyYAML's YAML 1.1 resolvers plus the YAML 1.2 core forms they lack.
-
-    PyYAML's emitter quotes a string when a resolver would read its plain form as
-    something else: ``no``, ``on``, ``null``, ``2026-12-24`` (YAML 1.1). Manifests are
-    read as YAML 1.2 core, which also reads ``1e3`` as a float and ``0o17`` as an
-    int, so those are added: output is unambiguous for readers of either version.
-    """
-
-
-ManifestResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."),
-)
-ManifestResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^0o[0-7]+$"), ["0"])
-_RESOLVER = ManifestResolver()
-
-
-class ManifestDumper(yaml.SafeDumper, ManifestResolver):
-    """PyYAML's safe emitter with :class:`ManifestResolver`'s quoting rules."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent sequences under their key, as people write them.
-        super().increase_indent(flow, False)
-
-
-_YAML11_BREAKS = frozenset("\x85\u2028\u2029")
-"""Line breaks to YAML 1.1 readers (PyYAML's included) that PyYAML writes raw outside escapes."""
-
-
-def _represent_str(dumper: ManifestDumper, value: str) -> yaml.ScalarNode:
-    if _YAML11_BREAKS.intersection(value):
-        style = '"'  # escaped there as \N, \L, \P
-    elif "\n" in value:
-        style = "|"  # a literal block where PyYAML can; it falls back to quotes itself
-    else:
-        style = None
-    return dumper.represent_scalar(_STR_TAG, value, style=style)
-
-
-ManifestDumper.add_representer(str, _represent_str)
-
-
-def _represent_list(dumper: ManifestDumper, value: list[Any]) -> yaml.SequenceNode:
-    # Short lists of one-line strings inline (``[freeze, q4]``), others one item a line.
-    short = sum(len(str(v)) + 2 for v in value) <= FLOW_LIST_WIDTH
-    inline = short and all(isinstance(v, str) and "\n" not in v for v in value)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=inline)
-
-
-ManifestDumper.add_representer(list, _represent_list)
-
-
-class DateText(str):
-    """A ``date`` or ``datetime`` field's value: written plain (``2026-12-24``), as people do.
-
-    Tagged as a YAML timestamp, the emitter sees that the plain form reads back as
-    that tag and leaves it unquoted; the manifest loader (YAML 1.2 core) reads it as
-    the same string, which is what the field's type expects.
-    """
-
-
-ManifestDumper.add_representer(
-    DateText, lambda dumper, value: dumper.represent_scalar(_TIMESTAMP_TAG, str(value))
-)
-
-
-def dump_yaml(data: Any) -> str:
-    """``data`` as manifest YAML that reads back exactly under the manifest loader."""
-    return yaml.dump(
-        data,
-        Dumper=ManifestDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1_000_000,  # never wrap: one changed word must not re-flow a paragraph in review
-    )
-
-
-def _plain_timestamp(value: Any) -> bool:
-    return isinstance(value, str) and (
-        _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _TIMESTAMP_TAG
-    )
-
-
-def needs_quotes(value: str) -> bool:
-    """True when the plain form of ``value`` would not read back as that string."""
-    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR_TAG
-
-
 __all__ = [
     "ImportFailed",
     "Imported",
-    "ManifestDumper",
-    "dump_yaml",
     "filter_listed",
-    "needs_quotes",
     "render_import",
 ]

@@ -9,8 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.importer import dump_yaml, render_import
+from reconcile.importer import render_import
 from reconcile.manifest import load_manifests, parse_manifest, resolve_tickets
+from reconcile.manifest.write import dump_manifest
 from reconcile.sandbox import Sandbox
 from reconcile.sandbox.demo import demo_ticket_types, demo_tickets
 from reconcile.schema import Field, Schema
@@ -119,7 +120,7 @@ TEXT = Field("t", "t", "T", "text")
 
 
 def _read_back(value: object, field: Field) -> object:
-    text = dump_yaml({"tickets": [{"id": "REQ-0001", "fields": {"k": value}}]})
+    text = dump_manifest({"tickets": [{"id": "REQ-0001", "fields": {"k": value}}]})
     return parse_manifest(text, "x.yaml")[0].fields[0].value
 
 
