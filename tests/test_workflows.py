@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +27,16 @@ WORKFLOWS = ROOT / "examples" / "github"
 ORDER = ("reconcile-plan.yml", "reconcile-apply.yml", "reconcile-drift.yml")
 EXPRESSIONS = {"matrix.shard": "1"}
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def _expand(text: str) -> str:
+    return _EXPRESSION.sub(lambda m: EXPRESSIONS.get(m.group(1), "X"), text)
+
+
+def _substitute(line: str, env: dict[str, str]) -> str:
+    """``${NAME}`` replaced by the step's ``env`` value, as the shell would."""
+    return _VARIABLE.sub(lambda m: env.get(m.group(1), m.group()), line)
 
 
 def _steps(workflow: dict) -> list[dict]:
@@ -36,8 +48,9 @@ def reconcile_lines(path: Path) -> list[list[str]]:
     commands = []
     for step in _steps(yaml.safe_load(path.read_text())):
         script = step.get("run", "").replace("\\\n", " ")
+        env = {k: _expand(str(v)) for k, v in (step.get("env") or {}).items()}
         for line in script.splitlines():
-            line = _EXPRESSION.sub(lambda m: EXPRESSIONS.get(m.group(1), "X"), line).strip()
+            line = _substitute(_expand(line), env).strip()
             if line.startswith("reconcile "):
                 commands.append(shlex.split(line, comments=True))
     return commands
@@ -165,3 +178,48 @@ def test_workflows_drive_the_sandbox_in_order(
     assert sorted(r.exit_code for r in drifted) == [0, 0, 0, 2]
     report = next(r for r in drifted if r.exit_code == 2).stdout
     assert "Last updated by `j.random`" in report and "priority" in report
+
+
+# --------------------------------------------------------------------------- linters users run
+
+ALL_WORKFLOWS = sorted([*WORKFLOWS.glob("*.yml"), *(ROOT / ".github" / "workflows").glob("*.yml")])
+_PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def _uses(path: Path) -> list[str]:
+    """Each ``uses:`` of the workflow as written, with its trailing comment."""
+    return [
+        line.split("uses:", 1)[1].strip()
+        for line in path.read_text().splitlines()
+        if re.match(r"^\s*(- )?uses:", line)
+    ]
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_to_a_commit_with_their_version(path: Path) -> None:
+    uses = _uses(path)
+    assert uses, f"{path.name} uses no action"
+    for ref in uses:
+        assert _PINNED.match(ref), f"{path.name}: {ref!r} is not pinned as owner/repo@SHA # vX.Y.Z"
+
+
+@pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=lambda p: p.name)
+def test_least_permissions_and_no_persisted_credentials(path: Path) -> None:
+    workflow = yaml.safe_load(path.read_text())
+    assert "permissions" in workflow, f"{path.name} leaves the token's default permissions"
+    for step in _steps(workflow):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
+def test_zizmor_finds_nothing() -> None:
+    """zizmor, offline with its default settings, as users run it (it is a test extra)."""
+    zizmor = Path(sys.executable).with_name("zizmor")
+    result = subprocess.run(
+        [str(zizmor), "--offline", "--no-progress", *map(str, ALL_WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
