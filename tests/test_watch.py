@@ -398,3 +398,27 @@ def test_redact_url_keeps_only_scheme_and_host() -> None:
     assert redact_url("https://hooks.slack.com/services/T0/B0/xyz") == "https://hooks.slack.com/…"
     assert redact_url("http://user:pw@[::1]:8080/h?token=1") == "http://[::1]:8080/…"
     assert redact_url("https://example.com") == "https://example.com"
+
+
+def test_each_cycle_rereads_the_manifests_from_disk(
+    sandbox: Sandbox, watching: Callable[..., Running], tmp_path: Path
+) -> None:
+    running = watching()
+    running.cycles_after(1)
+    assert drifted_ids(running.status()) == []
+    (tmp_path / "m.yaml").write_text(MANIFEST.replace("Berlin office", "Paris office"))
+    status = wait_for(
+        lambda: (s := running.status()) and drifted_ids(s) == ["REQ-0509"] and s,
+        "the edited manifest to be read",
+    )
+    (ticket,) = status["last_cycle"]["drifted"]
+    assert ticket["fields"][0]["declared"] == "Paris office"
+
+
+def test_delays_have_ten_percent_jitter_around_the_interval(
+    sandbox: Sandbox, watching: Callable[..., Running]
+) -> None:
+    watcher = watching(run=False, interval=300).watcher
+    delays = [watcher.next_delay() for _ in range(200)]
+    assert all(270 <= d <= 330 for d in delays)
+    assert min(delays) < 285 and max(delays) > 315  # spread over the range, not fixed
