@@ -44,7 +44,7 @@ from reconcile.saved_plan import read_saved_plan
     "journal_file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Append one JSON line per write to FILE.",
+    help="Append a write-ahead log of every write to FILE (for `reconcile undo`).",
 )
 @target_option
 @shard_option

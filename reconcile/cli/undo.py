@@ -33,9 +33,11 @@ def undo(
 ) -> ExitStatus:
     """Restore the values that the writes in a journal overwrote.
 
-    A ticket is restored only where its journal fields still hold the values apply
-    wrote; the others, and sensitive fields (journaled as digests), are reported.
-    Exits 1 when anything was not restored.
+    Every write that landed or may have landed (a run killed before the answer) is
+    considered; a ticket is restored only where its journal fields still hold values
+    apply may have left. The others, sensitive fields (journaled as digests) and
+    created tickets (the API cannot delete them) are reported. A journal made against
+    another base URL, tenant or realm is refused. Exits 1 when anything was not restored.
     """
     journal = read_journal(journal_file)  # a damaged journal fails before any request
     with open_manager(params, write=True) as (_, manager):
