@@ -47,6 +47,8 @@ class UndoPlan:
 
     plan: Plan
     refused: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """Writes whose outcome the journal does not know and that provably did not land."""
 
 
 def check_target(journal: JournalFile, target: Target) -> None:
@@ -84,6 +86,7 @@ def make_undo_plan(
     changes: list[TicketChange] = []
     unchanged: list[str] = []
     refused = _created(journal)
+    not_landed: list[str] = []
     for ticket_id in sorted(by_ticket, key=ticket_sort_key):
         read = live.get(ticket_id)
         if not isinstance(read, LiveTicket):
@@ -96,8 +99,14 @@ def make_undo_plan(
             changes.append(change)
         elif refusal is None:
             unchanged.append(ticket_id)
+            not_landed += [
+                f"{ticket_id}: the write at {w.where} had no known outcome; the ticket holds "
+                "the values from before it: it did not land"
+                for w in by_ticket[ticket_id]
+                if w.landed is None
+            ]
     plan = Plan(changes=tuple(changes), unchanged=tuple(unchanged), target=target)
-    return UndoPlan(plan=plan, refused=tuple(refused))
+    return UndoPlan(plan=plan, refused=tuple(refused), notes=tuple(not_landed))
 
 
 def _updates(journal: JournalFile) -> list[WriteRecord]:

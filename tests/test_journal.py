@@ -104,6 +104,11 @@ def test_sigkill_mid_apply_leaves_every_write_that_may_have_landed_to_undo(
     )  # fmt: skip
     assert undo.returncode == 0, undo.stderr
     assert f"Apply: {len(landed)} updated, 0 failed" in undo.stdout
+    (line,) = [w.where.rpartition(":")[2] for w in journal.writes if w.ticket == HELD_TICKET]
+    assert undo.stderr.splitlines() == [
+        f"= {HELD_TICKET}: the write at journal.jsonl:{line} had no known outcome; the ticket "
+        "holds the values from before it: it did not land"
+    ]
     assert set(patches_by_ticket(sandbox)) == landed
     assert {t: live(sandbox, t)["data"].get(location, "") for t in tickets} == before
 

@@ -42,6 +42,8 @@ def undo(
     journal = read_journal(journal_file)  # a damaged journal fails before any request
     with open_manager(params, write=True) as (_, manager):
         result = plan_undo(manager, journal)
+        for message in result.notes:
+            click.echo(f"= {message}", err=True)
         for message in result.refused:
             click.echo(f"! {message}", err=True)
         status = ExitStatus.ERROR if result.refused else ExitStatus.OK
