@@ -239,8 +239,7 @@ class _TicketWriter:
         moved = [c.name for c, f in fields if not c.holds_before(f.value_in(live.data), f)]
         if not moved:
             return replace(planned, etag=live.etag), None
-        moved = ", ".join(moved)
-        message = f"stale: {moved} changed since the plan was made; re-run plan"
+        message = f"stale: {', '.join(moved)} changed since the plan was made; re-run plan"
         return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
 
     def _settled(

@@ -299,8 +299,9 @@ class Claims:
         scope = payload.get("scope")
         scopes = tuple(scope.split()) if isinstance(scope, str) else _strings(scope)
         access = payload.get("realm_access")
-        has_roles = isinstance(access, Mapping) and "roles" in access
-        roles = _strings(access["roles"]) if has_roles else None
+        roles = (
+            _strings(access["roles"]) if isinstance(access, Mapping) and "roles" in access else None
+        )
         return cls(
             sub=_text(payload.get("sub")),
             preferred_username=_text(payload.get("preferred_username")),

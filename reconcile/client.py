@@ -507,7 +507,7 @@ def _never_sent(error: requests.RequestException) -> bool:
     return False
 
 
-def _reason(error: requests.RequestException) -> object:
+def _reason(error: BaseException) -> object:
     """The urllib3 exception under a requests one (unwrapping urllib3's MaxRetryError)."""
     inner = error.args[0] if error.args else None
     return getattr(inner, "reason", inner)

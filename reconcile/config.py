@@ -422,9 +422,9 @@ def _read_config(path: Path, cwd: Path) -> dict[str, tuple[Any, str, Path]]:
         data = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = f":{mark.line + 1}" if mark else ""
+        at = f":{mark.line + 1}" if mark else ""
         problem = (error.problem or error.context or "invalid YAML").strip()
-        raise ConfigError(f"{shown}{line}: {problem}") from None
+        raise ConfigError(f"{shown}{at}: {problem}") from None
     except YAMLError:
         raise ConfigError(f"{shown}: invalid YAML") from None
     if data is None:

@@ -408,27 +408,31 @@ def _first_problem(data: dict[str, Any]) -> str | None:
 
 def _describe(error: ValidationError) -> str:
     """A schema violation as ``where: what``, where ``where`` is e.g. ``changes[0].fields[1]``."""
-    path = list(error.absolute_path)
+    path: list[str | int] = list(error.absolute_path)
+    validator, instance = str(error.validator), error.instance
+    expected: Any = error.validator_value
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if "before" in path or "after" in path:
         # Only a sensitive field constrains its values: they must be digests.
         cut = min(path.index(k) for k in ("before", "after") if k in path)
         return _where(path[:cut], "a sensitive value is not stored as a digest")
-    if error.validator == "required":
-        key = next(k for k in error.validator_value if k not in error.instance)
-        kind = _KINDS.get(error.schema.get("properties", {}).get(key, {}).get("type"), "given")
+    if validator == "required":
+        key = next(k for k in expected if isinstance(instance, dict) and k not in instance)
+        kind = _KINDS.get(schema.get("properties", {}).get(key, {}).get("type"), "given")
         return _where(path, f"{key!r} is missing or not {kind}")
-    *parents, key = path or [None]
+    if not path:
+        return f"not a saved plan: {validator} {expected!r}"
+    *parents, key = path
     if isinstance(key, int):  # an item of a list
-        if error.validator == "type" and error.validator_value == "object":
+        if validator == "type" and expected == "object":
             return _where(path, "expected an object")
         return _where(parents[:-1], f"{parents[-1]!r} holds something other than strings")
-    if error.validator == "type":
-        kinds = error.validator_value
-        kinds = [kinds] if isinstance(kinds, str) else kinds
+    if validator == "type":
+        kinds = [expected] if isinstance(expected, str) else [str(k) for k in expected]
         return _where(parents, f"{key!r} is not {' or '.join(_KINDS.get(k, k) for k in kinds)}")
-    if error.validator == "enum":
-        return _where(parents, f"unknown {key} {error.instance!r}")
-    if error.validator in ("minLength", "minItems"):
+    if validator == "enum":
+        return _where(parents, f"unknown {key} {instance!r}")
+    if validator in ("minLength", "minItems"):
         return _where(parents, f"an update with an empty {key!r} cannot be sent")
     return _where(parents, f"{key!r} is not valid")
 

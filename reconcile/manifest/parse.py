@@ -24,7 +24,7 @@ from reconcile.manifest.model import (
     file_problem,
     problem,
 )
-from reconcile.manifest.yaml12 import Collection, Composer, Node, short
+from reconcile.manifest.yaml12 import Collection, Composer, Node, NodeKind, Scalar, short
 from reconcile.ticket import DISPLAY_ID
 
 DOCUMENT_KEYS = ("tickets", "defaults", "sensitive", "protected")
@@ -150,7 +150,7 @@ class _Reader:
         return Location(self.path, line)
 
     def mapping(
-        self, node: Node, allowed: Sequence[str], where: str
+        self, node: Collection, allowed: Sequence[str], where: str
     ) -> dict[str, tuple[int, Node]]:
         """The pairs of a mapping whose keys must be among ``allowed``; unknown keys reported."""
         pairs: dict[str, tuple[int, Node]] = {}
@@ -166,7 +166,7 @@ class _Reader:
         return pairs
 
     def document(self, root: Node) -> list[DeclaredTicket]:
-        if root.kind != "map":
+        if not isinstance(root, Collection) or root.kind is not NodeKind.MAP:
             self.error(
                 root.line,
                 "a manifest document must be a mapping with a 'tickets' list, "
@@ -183,7 +183,7 @@ class _Reader:
         if "tickets" not in pairs:  # written twice: already reported as a duplicate key
             return []
         line, tickets = pairs["tickets"]
-        if tickets.kind != "seq":
+        if not isinstance(tickets, Collection) or tickets.kind is not NodeKind.SEQ:
             self.error(line, f"'tickets' must be a list of tickets, got {tickets.describe()}")
             return []
         declared = (self.ticket(item, defaults, sensitive, protected) for item in tickets.items)
@@ -201,7 +201,7 @@ class _Reader:
         self.error(root.line, f"document has no 'tickets' key{hint}")
 
     def defaults(self, node: Node) -> list[DeclaredField]:
-        if node.kind != "map":
+        if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"'defaults' must be a mapping with 'fields', got {node.describe()}"
             )
@@ -212,9 +212,9 @@ class _Reader:
         return self.fields(pairs["fields"][1], "'defaults' fields", default=True)
 
     def fields(self, node: Node, what: str, default: bool = False) -> list[DeclaredField]:
-        if node.kind == "scalar" and node.value is None:
+        if isinstance(node, Scalar) and node.value is None:
             return []
-        if node.kind != "map":
+        if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"{what} must be a mapping of field: value, got {node.describe()}"
             )
@@ -235,14 +235,14 @@ class _Reader:
         if entry is None:
             return {}
         line, node = entry
-        if node.kind == "scalar" and node.value is None:
+        if isinstance(node, Scalar) and node.value is None:
             return {}
-        if node.kind != "seq":
+        if not isinstance(node, Collection) or node.kind is not NodeKind.SEQ:
             self.error(line, f"{name!r} must be a list of field names, got {node.describe()}")
             return {}
         keys: dict[str, Location] = {}
         for item in node.items:
-            if item.kind != "scalar" or not isinstance(item.value, str) or not item.value:
+            if not isinstance(item, Scalar) or not isinstance(item.value, str) or not item.value:
                 self.error(item.line, f"{name!r} must list field names, got {item.describe()}")
             else:
                 keys.setdefault(item.value, self.location(item.line))
@@ -255,7 +255,7 @@ class _Reader:
         sensitive: dict[str, Location],
         protected: dict[str, Location],
     ) -> DeclaredTicket | None:
-        if node.kind != "map":
+        if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"each ticket must be a mapping with an 'id', got {node.describe()}"
             )
@@ -286,7 +286,7 @@ class _Reader:
             self.error(ticket.line, "ticket has no 'id' (its display ID, such as REQ-0509)")
             return None
         line, node = entry
-        if node.kind != "scalar" or not isinstance(node.value, str):
+        if not isinstance(node, Scalar) or not isinstance(node.value, str):
             self.error(
                 line, f"ticket 'id' must be a display ID such as REQ-0509, got {node.describe()}"
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from reconcile._strenum import StrEnum
 from reconcile.errors import Problem
 from reconcile.manifest.files import mib
 from reconcile.manifest.model import problem
@@ -39,11 +40,19 @@ class _Fatal(Exception):
         self.message = message
 
 
-class _Scalar:
+class NodeKind(StrEnum):
+    """What a composed YAML node is."""
+
+    SCALAR = "scalar"
+    SEQ = "seq"
+    MAP = "map"
+
+
+class Scalar:
     """A scalar with its line: ``value`` as resolved, ``raw`` as written (used for keys)."""
 
     __slots__ = ("line", "raw", "value")
-    kind = "scalar"
+    kind = NodeKind.SCALAR
     size = 1
     height = 0
 
@@ -74,7 +83,7 @@ class Collection:
 
     __slots__ = ("anchor", "height", "items", "keys", "kind", "line", "pairs", "pending", "size")
 
-    def __init__(self, kind: str, line: int, anchor: str | None):
+    def __init__(self, kind: NodeKind, line: int, anchor: str | None):
         self.kind = kind
         self.line = line
         self.anchor = anchor
@@ -87,15 +96,15 @@ class Collection:
 
     def plain(self) -> Any:
         """This node as plain Python values; each alias use gets its own copy."""
-        if self.kind == "seq":
+        if self.kind is NodeKind.SEQ:
             return [item.plain() for item in self.items]
         return {key: node.plain() for key, _, node in self.pairs if key is not None}
 
     def describe(self) -> str:
-        return "a list" if self.kind == "seq" else "a mapping"
+        return "a list" if self.kind is NodeKind.SEQ else "a mapping"
 
 
-Node = _Scalar | Collection
+Node = Scalar | Collection
 
 
 class Composer:
@@ -151,16 +160,16 @@ class Composer:
                 if event.tag is None and event.anchor is None and stack and len(raw) <= max_chars:
                     line = event.start_mark.line + 1
                     parent = stack[-1]
-                    if parent.kind == "map":
+                    if parent.kind is NodeKind.MAP:
                         if parent.pending is None:
                             parent.pending = self._scalar_key(parent, raw, line)
                             continue
                         value = _resolve_plain(raw) if event.implicit[0] else raw
-                        parent.pairs.append((*parent.pending, _Scalar(line, value, raw)))
+                        parent.pairs.append((*parent.pending, Scalar(line, value, raw)))
                         parent.pending = None
                     else:
                         value = _resolve_plain(raw) if event.implicit[0] else raw
-                        parent.items.append(_Scalar(line, value, raw))
+                        parent.items.append(Scalar(line, value, raw))
                     parent.size += 1
                     if not parent.height:
                         parent.height = 1
@@ -174,7 +183,7 @@ class Composer:
                     raise _Fatal(
                         line, f"nesting deeper than {MAX_DEPTH} levels; refusing to read further"
                     )
-                collection = "seq" if kind is sequence_start else "map"
+                collection = NodeKind.SEQ if kind is sequence_start else NodeKind.MAP
                 if event.tag is not None:
                     self._check_tag(event.tag, collection, line)
                 if event.anchor:
@@ -200,13 +209,13 @@ class Composer:
                 continue
             if not stack:
                 # A document holding only null (nothing, ``~``, ``null``) counts as empty.
-                root = None if node.kind == "scalar" and node.value is None else node
+                root = None if isinstance(node, Scalar) and node.value is None else node
                 continue
             parent = stack[-1]
             parent.size += node.size
             if node.height >= parent.height:
                 parent.height = node.height + 1
-            if parent.kind == "seq":
+            if parent.kind is NodeKind.SEQ:
                 parent.items.append(node)
             elif parent.pending is None:
                 parent.pending = self._key(parent, node)
@@ -215,7 +224,7 @@ class Composer:
                 parent.pairs.append((key, key_line, node))
                 parent.pending = None
 
-    def _scalar(self, event: Any) -> _Scalar:
+    def _scalar(self, event: Any) -> Scalar:
         line = event.start_mark.line + 1
         raw = event.value
         if len(raw) > MAX_SCALAR_CHARS:
@@ -225,7 +234,7 @@ class Composer:
             value = _resolve_plain(raw) if tag is None and event.implicit[0] else raw
         else:
             value = self._tagged(tag, raw, line)
-        node = _Scalar(line, value, raw)
+        node = Scalar(line, value, raw)
         if event.anchor:
             self.anchors[event.anchor] = node
         return node
@@ -275,7 +284,7 @@ class Composer:
 
     def _key(self, mapping: Collection, node: Node) -> tuple[str | None, int]:
         """Check a mapping key: a scalar, written once in its mapping."""
-        if node.kind != "scalar":
+        if not isinstance(node, Scalar):
             self.problems.append(
                 problem(self.path, node.line, "a mapping key must be a plain string")
             )

@@ -215,7 +215,8 @@ class SandboxApp:
             # reads /_sandbox/stats at once must find it counted.
             sock = environ.get("werkzeug.socket")
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
         return response(environ, start_response)
 
     # ------------------------------------------------------------------ common checks

@@ -41,7 +41,7 @@ class _Handler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = _IDLE_TIMEOUT
-    server: _Server
+    server: _Server  # type: ignore[assignment]
 
     def setup(self) -> None:
         super().setup()
@@ -66,7 +66,7 @@ class _Handler(WSGIRequestHandler):
             except ValueError:
                 size = 0
                 self.close_connection = True
-            environ["wsgi.input"] = LimitedStream(self.rfile, size)
+            environ["wsgi.input"] = LimitedStream(self.rfile, size)  # type: ignore[arg-type]
         return environ
 
     def run_wsgi(self) -> None:
@@ -95,8 +95,9 @@ class _Handler(WSGIRequestHandler):
                     self.send_header("Connection", "close")
                 # Head and body in one write: two small segments would meet Nagle's
                 # algorithm and the peer's delayed ACK (40 ms per request).
-                head = b"".join(self._headers_buffer) + b"\r\n"  # type: ignore[attr-defined]
-                self._headers_buffer = []  # type: ignore[attr-defined]
+                buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+                head = b"".join(buffered) + b"\r\n"
+                self._headers_buffer: list[bytes] = []
                 sent[0] = True
                 data = head + data
             if data:
@@ -254,9 +255,9 @@ class Sandbox:
             listener.close()
         server.verbose = opts.verbose  # type: ignore[attr-defined]
         server.track = self._track  # type: ignore[attr-defined]
-        host = server.server_address[0]
+        host, port = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
-        self.base_url = f"{'https' if ssl_context else 'http'}://{shown}:{server.server_address[1]}"
+        self.base_url = f"{'https' if ssl_context else 'http'}://{shown}:{port}"
         app.base_url = self.base_url
         app.write_delay = opts.write_delay_ms / 1000.0
         app.echo_token_form = opts.echo_token_form
