@@ -159,6 +159,7 @@ class Watcher:
         self._lock = threading.Lock()
         self._failures = 0
         self._last_plan: tuple[Plan, datetime] | None = None
+        self._last_error: dict[str, str] | None = None
         self._refused: tuple[str, str] | None = None
         self._notified_error: str | None = None
         self._state = NotifiedState.load(options.state_dir)
@@ -204,6 +205,7 @@ class Watcher:
                 "self_heal": self.options.self_heal,
                 "last_success": _iso(self.last_success) if self.last_success else None,
                 "consecutive_failures": self._failures,
+                "last_error": self._last_error,
                 "notifications": {
                     "delivered": self.notifier.delivered,
                     "failed": self.notifier.failed,
@@ -378,6 +380,8 @@ class Watcher:
                 self.metrics.last_success.set(self.last_success)
             else:
                 self._failures += 1
+            if report.error:
+                self._last_error = {"time": _iso(report.started_at), "message": report.error}
 
 
 class NotifiedState:

@@ -327,6 +327,7 @@ def test_a_failing_cycle_is_reported_and_backs_off_up_to_the_interval(
     assert running.get("/readyz").status_code == 200
     status = running.status()
     assert status["consecutive_failures"] == 7
+    assert "m.yaml:3" in status["last_error"]["message"]
     assert status["last_cycle"]["result"] == "error"
     wait_for(lambda: receiver.events("error"), "the error notification")
     assert len(receiver.events("error")) == 1  # the same error is notified once
