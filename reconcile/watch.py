@@ -292,8 +292,15 @@ class Watcher:
         if self._refused and self._refused[0] == fingerprint:
             return set(), {}, self._refused[1], 0
         try:
-            plan.check_safe(self.options.max_changes, self.options.allow_protected)
-        except UnsafePlan as error:
+            report = manager.apply(
+                plan,
+                desired,
+                max_changes=self.options.max_changes,
+                allow_protected=self.options.allow_protected,
+                journal=self.journal,
+                stop=self.stop,
+            )
+        except UnsafePlan as error:  # Manager.apply runs every check of apply, before writing
             message = str(error)
             self._refused = (fingerprint, message)
             log.warning("self-heal refused: %s", message)
@@ -302,13 +309,6 @@ class Watcher:
             )
             return set(), {}, message, 0
         self._refused = None
-        report = manager.apply(
-            plan,
-            desired,
-            journal=self.journal,
-            stop=self.stop,
-            allow_protected=self.options.allow_protected,
-        )
         return self._count_writes(report)
 
     def _count_writes(self, report: ApplyReport) -> tuple[set[str], dict[str, int], None, int]:
