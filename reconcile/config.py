@@ -18,9 +18,10 @@ an error that names the environment variable to use instead (the value is not sh
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,21 @@ DEFAULT_WRITE_ROLES = ("ticket_writer", "ticket_admin")
 
 LOG_FORMATS = ("text", "json")
 """Values of ``--log-format`` (``reconcile watch``)."""
+
+MAX_PARALLELISM = 64
+"""The most requests in flight: each is a worker thread and a pooled connection. Past a
+few dozen a tenant's rate limit answers 429 and the run gets slower, not faster
+(``bench/`` peaks well below this); a larger value is far more likely a typo."""
+
+MAX_WAIT = 3600.0
+"""The longest timeout, retry wait or watch interval, in seconds: longer waits would
+hold a CI job for hours, and near-infinite ones overflow the timers that wait for them."""
+
+MAX_RATE = 10_000.0
+"""The highest ``rate_limit`` (requests per second): far above what a tenant serves."""
+
+MAX_RETRIES = 100
+"""The most read retries: each waits up to ``retry_wait_max``."""
 
 MIN_INTERVAL = 0.1
 """The shortest ``watch`` interval accepted (seconds); tests run at a fraction of a second."""
@@ -107,13 +123,34 @@ class Settings:
 
 @dataclass(frozen=True)
 class _Spec:
-    """How one setting is read: its flag, its variable(s) (first wins), whether it is a path."""
+    """One setting: how it is read, and how the command line offers it.
+
+    ``parse`` validates a value from any source (flags arrive as the strings typed:
+    the click options built from this table convert nothing, so each value is checked
+    once, here). ``env`` lists its variables (the first one set wins); ``flag``,
+    ``metavar``, ``help`` and ``multiple`` describe its option, if it has one
+    (:func:`reconcile.cli.options.setting_option`); ``choices`` feed shell completion.
+    """
 
     name: str
     parse: Callable[[Any], Any]
     env: tuple[str, ...] = ()
     flag: str | None = None
     is_path: bool = False
+    metavar: str | None = None
+    help: str = ""
+    multiple: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def is_flag(self) -> bool:
+        """An on/off setting: its option takes no value."""
+        return self.parse is _boolean
+
+    @property
+    def default(self) -> Any:
+        """The value when no source gives one (:class:`Settings`' own default)."""
+        return _DEFAULTS[self.name]
 
 
 def _string(value: Any) -> str:
@@ -144,38 +181,56 @@ def _catalog_type(value: Any) -> str:
     return text
 
 
-def _integer(value: Any, minimum: int) -> int:
+def _integer(value: Any, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool):
         raise ValueError("expected an integer, got a boolean")
     if isinstance(value, str):
         try:
             value = int(value.strip())
         except ValueError:
-            raise ValueError(f"expected an integer, got {value!r}") from None
+            raise ValueError(f"expected an integer, got {_shown(value)}") from None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {value!r}")
+        raise ValueError(f"expected an integer, got {_shown(value)}")
     if value < minimum:
-        raise ValueError(f"expected an integer >= {minimum}, got {value}")
+        raise ValueError(f"expected an integer >= {minimum}, got {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"expected an integer <= {maximum}, got {_shown(value)}")
     return int(value)
 
 
-def _number(value: Any, *, positive: bool) -> float:
+def _number(value: Any, *, positive: bool, minimum: float = 0.0, maximum: float) -> float:
+    """A finite number in range: ``inf``, ``nan`` and values that overflow (``1e999``)
+    are refused, as are values above ``maximum`` that no timer could wait for."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise ValueError(f"expected a number, got {value!r}") from None
-    if not isinstance(value, (int, float)) or value != value:  # NaN
-        raise ValueError(f"expected a number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"expected a number > 0, got {value}")
-    if value < 0:
-        raise ValueError(f"expected a number >= 0, got {value}")
-    return float(value)
+            raise ValueError(f"expected a number, got {_shown(value)}") from None
+    if not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {_shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"expected a number <= {maximum:g}, got {_shown(value)}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {_shown(value)}")
+    if positive and number <= 0:
+        raise ValueError(f"expected a number > 0, got {number:g}")
+    if number < minimum:
+        raise ValueError(f"expected a number >= {minimum:g}, got {number:g}")
+    if number > maximum:
+        raise ValueError(f"expected a number <= {maximum:g}, got {number:g}")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message, cut short (a 5,000-digit number is one line too)."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _boolean(value: Any) -> bool:
@@ -203,7 +258,7 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def _interval(value: Any) -> float:
-    seconds = _number(value, positive=True)
+    seconds = _number(value, positive=True, maximum=MAX_WAIT)
     if seconds < MIN_INTERVAL:
         raise ValueError(f"expected at least {MIN_INTERVAL} seconds, got {seconds:g}")
     return seconds
@@ -267,26 +322,67 @@ def _paths(value: Any) -> tuple[Path, ...]:
 
 
 SPECS: tuple[_Spec, ...] = (
-    _Spec("base_url", _url, ("RECONCILE_BASE_URL",), flag="--base-url"),
-    _Spec("tenant_id", _string, ("RECONCILE_TENANT_ID",), flag="--tenant-id"),
-    _Spec("realm", _string, ("RECONCILE_REALM",), flag="--realm"),
+    _Spec(
+        "base_url",
+        _url,
+        ("RECONCILE_BASE_URL",),
+        flag="--base-url",
+        metavar="URL",
+        help="API base URL",
+    ),
+    _Spec(
+        "tenant_id",
+        _string,
+        ("RECONCILE_TENANT_ID",),
+        flag="--tenant-id",
+        metavar="UUID",
+        help="Tenant id",
+    ),
+    _Spec("realm", _string, ("RECONCILE_REALM",), flag="--realm", metavar="NAME", help="Realm"),
     _Spec("auth_url", _url, ("RECONCILE_AUTH_URL",)),
     _Spec("client_id", _string, ("RECONCILE_CLIENT_ID",)),
-    _Spec("catalog_type", _catalog_type, ("RECONCILE_CATALOG_TYPE",), flag="--catalog-type"),
     _Spec(
-        "parallelism", lambda v: _integer(v, 1), ("RECONCILE_PARALLELISM",), flag="--parallelism"
+        "catalog_type",
+        _catalog_type,
+        ("RECONCILE_CATALOG_TYPE",),
+        flag="--catalog-type",
+        metavar="TYPE",
+        help=f"PATCH 'type' query value: {', '.join(CATALOG_TYPES)}",
+        choices=CATALOG_TYPES,
     ),
-    _Spec("timeout", lambda v: _number(v, positive=True), ("RECONCILE_TIMEOUT",), flag="--timeout"),
+    _Spec(
+        "parallelism",
+        lambda v: _integer(v, 1, MAX_PARALLELISM),
+        ("RECONCILE_PARALLELISM",),
+        flag="--parallelism",
+        metavar="N",
+        help=f"Requests in flight at once, 1 to {MAX_PARALLELISM}",
+    ),
+    _Spec(
+        "timeout",
+        lambda v: _number(v, positive=True, maximum=MAX_WAIT),
+        ("RECONCILE_TIMEOUT",),
+        flag="--timeout",
+        metavar="SECONDS",
+        help="Time limit of each request",
+    ),
     _Spec("manifests", _paths, ("RECONCILE_MANIFESTS",), is_path=True),
     _Spec(
-        "max_changes", lambda v: _integer(v, 0), ("RECONCILE_MAX_CHANGES",), flag="--max-changes"
+        "max_changes",
+        lambda v: _integer(v, 0),
+        ("RECONCILE_MAX_CHANGES",),
+        flag="--max-changes",
+        metavar="N",
+        help="Refuse to write anything when more than N tickets would change",
     ),
     _Spec("write_roles", _names, ("RECONCILE_WRITE_ROLES",)),
     _Spec(
         "rate_limit",
-        lambda v: _number(v, positive=True),
+        lambda v: _number(v, positive=True, minimum=1 / MAX_WAIT, maximum=MAX_RATE),
         ("RECONCILE_RATE_LIMIT",),
         flag="--rate-limit",
+        metavar="N",
+        help="At most N requests per second across all workers",
     ),
     _Spec(
         "ca_bundle",
@@ -294,27 +390,95 @@ SPECS: tuple[_Spec, ...] = (
         ("RECONCILE_CA_BUNDLE", "REQUESTS_CA_BUNDLE"),
         flag="--ca-bundle",
         is_path=True,
+        metavar="FILE",
+        help="CA certificates to verify TLS with",
     ),
     _Spec(
         "allow_insecure_http",
         _boolean,
         ("RECONCILE_ALLOW_INSECURE_HTTP",),
         flag="--allow-insecure-http",
+        help="Allow plain http:// to a host that is not loopback",
     ),
-    _Spec("token_file", _path, ("RECONCILE_TOKEN_FILE",), flag="--token-file", is_path=True),
-    _Spec("retries", lambda v: _integer(v, 0), ("RECONCILE_RETRIES",)),
-    _Spec("retry_backoff", lambda v: _number(v, positive=False), ("RECONCILE_RETRY_BACKOFF",)),
-    _Spec("retry_wait_max", lambda v: _number(v, positive=False), ("RECONCILE_RETRY_WAIT_MAX",)),
-    _Spec("interval", _interval, ("RECONCILE_INTERVAL",), flag="--interval"),
-    _Spec("self_heal", _boolean, ("RECONCILE_SELF_HEAL",), flag="--self-heal"),
-    _Spec("listen", _listen, ("RECONCILE_LISTEN",), flag="--listen"),
-    _Spec("notify_urls", _webhook_urls, ("RECONCILE_NOTIFY_URLS",), flag="--notify-url"),
-    _Spec("state_dir", _path, ("RECONCILE_STATE_DIR",), flag="--state-dir", is_path=True),
-    _Spec("log_format", _log_format, ("RECONCILE_LOG_FORMAT",), flag="--log-format"),
+    _Spec(
+        "token_file",
+        _path,
+        ("RECONCILE_TOKEN_FILE",),
+        flag="--token-file",
+        is_path=True,
+        metavar="FILE",
+        help="Read the bearer token from FILE; else RECONCILE_TOKEN, else client credentials "
+        "(RECONCILE_CLIENT_ID, RECONCILE_CLIENT_SECRET)",
+    ),
+    _Spec("retries", lambda v: _integer(v, 0, MAX_RETRIES), ("RECONCILE_RETRIES",)),
+    _Spec(
+        "retry_backoff",
+        lambda v: _number(v, positive=False, maximum=MAX_WAIT),
+        ("RECONCILE_RETRY_BACKOFF",),
+    ),
+    _Spec(
+        "retry_wait_max",
+        lambda v: _number(v, positive=False, maximum=MAX_WAIT),
+        ("RECONCILE_RETRY_WAIT_MAX",),
+    ),
+    _Spec(
+        "interval",
+        _interval,
+        ("RECONCILE_INTERVAL",),
+        flag="--interval",
+        metavar="SECONDS",
+        help="Seconds between cycles, ±10 % jitter",
+    ),
+    _Spec(
+        "self_heal",
+        _boolean,
+        ("RECONCILE_SELF_HEAL",),
+        flag="--self-heal",
+        help="Apply the plan when live tickets drift (under apply's safety checks)",
+    ),
+    _Spec(
+        "listen",
+        _listen,
+        ("RECONCILE_LISTEN",),
+        flag="--listen",
+        metavar="HOST:PORT",
+        help="Serve /metrics, /healthz, /readyz, /status",
+    ),
+    _Spec(
+        "notify_urls",
+        _webhook_urls,
+        ("RECONCILE_NOTIFY_URLS",),
+        flag="--notify-url",
+        metavar="URL",
+        help="POST drift, resolved and error events as JSON to URL (repeatable; the variable "
+        "space-separated: prefer it, a URL's token shows in ps)",
+        multiple=True,
+    ),
+    _Spec(
+        "state_dir",
+        _path,
+        ("RECONCILE_STATE_DIR",),
+        flag="--state-dir",
+        is_path=True,
+        metavar="DIR",
+        help="Keep the notified drifts here, so a restart does not notify again",
+    ),
+    _Spec(
+        "log_format",
+        _log_format,
+        ("RECONCILE_LOG_FORMAT",),
+        flag="--log-format",
+        metavar="FORMAT",
+        help=f"Logs on stderr as text or one JSON object a line: {', '.join(LOG_FORMATS)}",
+        choices=LOG_FORMATS,
+    ),
 )
 """Every setting, in the order of the README's table."""
 
 _BY_NAME = {spec.name: spec for spec in SPECS}
+SPEC_BY_NAME: Mapping[str, _Spec] = _BY_NAME
+"""Each setting's entry of :data:`SPECS`, by name."""
+_DEFAULTS = {f.name: f.default for f in fields(Settings) if f.name in _BY_NAME}
 FILE_KEYS = tuple(spec.name for spec in SPECS if spec.name not in SECRET_KEYS)
 
 

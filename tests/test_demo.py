@@ -27,3 +27,18 @@ def test_demo_fails_loudly_when_a_step_does_not_behave(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "bad.yaml:4: REQ-0509: unknown field 'nope'" in result.stderr
     assert "$ reconcile apply" not in result.stdout
+
+
+def test_demo_ignores_the_users_settings(tmp_path: Path) -> None:
+    """The demo hands its settings to the commands: the user's cannot point them elsewhere
+    or break them (an invalid parallelism, say)."""
+    (tmp_path / "reconcile.yaml").write_text("base_url: http://127.0.0.1:9\nrealm: elsewhere\n")
+    user = {
+        "RECONCILE_BASE_URL": "http://127.0.0.1:9",
+        "RECONCILE_CONFIG": str(tmp_path / "reconcile.yaml"),
+        "RECONCILE_TOKEN": "not-a-token",
+        "RECONCILE_PARALLELISM": "0",
+    }
+    result = run_cli(["demo", str(EXAMPLES)], {"NO_COLOR": "1", **user})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "Demo complete" in result.stdout

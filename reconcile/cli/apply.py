@@ -13,7 +13,12 @@ from typing import Any
 import click
 
 from reconcile.apply import UNCHANGED, ApplyReport
-from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.cli.options import (
+    connection_options,
+    open_manager,
+    parallelism_option,
+    setting_option,
+)
 from reconcile.cli.output import render
 from reconcile.cli.plan import paths_argument, planned, shard_option, target_option
 from reconcile.errors import ExitStatus
@@ -32,12 +37,7 @@ from reconcile.saved_plan import read_saved_plan
     help="Apply a plan saved by `plan --out FILE`, without asking.",
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option(
-    "--max-changes",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Refuse to write anything when more than N tickets would change.",
-)
+@setting_option("max_changes")
 @click.option("--allow-protected", is_flag=True, help="Allow changes to protected fields.")
 @click.option(
     "--journal",
@@ -54,7 +54,6 @@ def apply(
     paths: tuple[str, ...],
     plan_file: Path | None,
     auto_approve: bool,
-    max_changes: int | None,
     allow_protected: bool,
     journal_file: Path | None,
     targets: tuple[str, ...],
@@ -69,11 +68,10 @@ def apply(
         if plan_file is not None:
             saved = read_saved_plan(plan_file)  # a damaged file costs no request
             with open_manager(params, write=True) as (settings, manager):
-                limit = _limit(max_changes, settings.max_changes)
                 return run_apply(
                     lambda stop: manager.apply_saved(
                         saved,
-                        max_changes=limit,
+                        max_changes=settings.max_changes,
                         allow_protected=allow_protected,
                         journal=journal,
                         stop=stop,
@@ -84,22 +82,17 @@ def apply(
             if run.plan.errors:
                 click.echo("Nothing was written: fix the errors above first.", err=True)
                 return ExitStatus.ERROR
-            limit = _limit(max_changes, run.settings.max_changes)
             return run_apply(
                 lambda stop: run.manager.apply(
                     run.plan,
                     run.desired,
-                    max_changes=limit,
+                    max_changes=run.settings.max_changes,
                     allow_protected=allow_protected,
                     approve=lambda plan: confirm(auto_approve, len(plan.changes)),
                     journal=journal,
                     stop=stop,
                 )
             )
-
-
-def _limit(flag: int | None, configured: int | None) -> int | None:
-    return flag if flag is not None else configured
 
 
 def confirm(auto_approve: bool, count: int) -> None:

@@ -1,20 +1,21 @@
 """``reconcile demo``: the whole loop on the built-in sandbox, in one go.
 
 Starts a demo sandbox on a free loopback port, then runs the real commands against
-it: plan, apply, plan again (no changes), a manual edit by another user, drift.
+it, handing them the sandbox's settings (:class:`GivenSettings`): plan, apply, plan
+again (no changes), a manual edit by another user, drift.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconcile.auth import StaticToken
+from reconcile.cli.apply import apply
+from reconcile.cli.options import GivenSettings
+from reconcile.cli.plan import drift, plan
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.errors import ExitStatus, ReconcileError
@@ -32,39 +33,43 @@ EDITOR = "jdoe"
     default="manifests",
     type=click.Path(exists=True, path_type=Path),
 )
-def demo(manifests: Path) -> ExitStatus:
+@click.pass_context
+def demo(ctx: click.Context, manifests: Path) -> ExitStatus:
     """Show plan → apply → plan (no changes) → drift on a built-in demo sandbox."""
     with Sandbox(SandboxOptions(port=0, demo=True)) as sandbox:
         click.secho(f"Started a demo sandbox at {sandbox.base_url}", bold=True)
-        with _environment(
-            RECONCILE_BASE_URL=sandbox.base_url,
-            RECONCILE_TENANT_ID=sandbox.tenant_id,
-            RECONCILE_REALM=sandbox.realm,
-            RECONCILE_CLIENT_ID=DEMO_WRITER.client_id,
-            RECONCILE_CLIENT_SECRET=DEMO_WRITER.secret,
-            RECONCILE_TOKEN=None,
-            RECONCILE_CONFIG=None,
-        ):
-            steps = [
-                (["plan", str(manifests)], ExitStatus.OK),
-                (["apply", str(manifests), "--auto-approve"], ExitStatus.OK),
-                (["plan", str(manifests), "--detailed-exitcode"], ExitStatus.OK),
-            ]
-            for args, expected in steps:
-                _step(args, expected)
-            _edit_by_hand(sandbox, manifests)
-            _step(["drift", str(manifests)], ExitStatus.CHANGES)
+        # The commands run with these settings alone: no flag, variable or config
+        # file of the user's can point them elsewhere.
+        ctx.obj = GivenSettings(
+            Settings(
+                base_url=sandbox.base_url,
+                tenant_id=sandbox.tenant_id,
+                realm=sandbox.realm,
+                client_id=DEMO_WRITER.client_id,
+            ),
+            secrets={"RECONCILE_CLIENT_SECRET": DEMO_WRITER.secret},
+        )
+        paths = str(manifests)
+        _step(ctx, plan, [paths], ExitStatus.OK)
+        _step(ctx, apply, [paths, "--auto-approve"], ExitStatus.OK)
+        _step(ctx, plan, [paths, "--detailed-exitcode"], ExitStatus.OK)
+        _edit_by_hand(sandbox, manifests)
+        _step(ctx, drift, [paths], ExitStatus.CHANGES)
     click.secho("\nDemo complete: plan, apply, no-op plan and drift all behaved.", bold=True)
     return ExitStatus.OK
 
 
-def _step(args: list[str], expected: ExitStatus) -> None:
-    cli = click.get_current_context().find_root().command
-    click.secho(f"\n$ reconcile {' '.join(args)}", bold=True)
-    status = cli.main(args=args, prog_name="reconcile", standalone_mode=False)
+def _step(
+    ctx: click.Context, command: click.Command, args: list[str], expected: ExitStatus
+) -> None:
+    """Run ``command`` with ``args`` as the command line would, with the demo's settings."""
+    name = command.name or ""
+    click.secho(f"\n$ reconcile {name} {' '.join(args)}", bold=True)
+    with command.make_context(name, args, parent=ctx) as context:
+        status = command.invoke(context)
     click.secho(f"(exit {int(status)})", dim=True)
     if status != expected:
-        raise ReconcileError(f"demo step `reconcile {' '.join(args)}` exited {int(status)}")
+        raise ReconcileError(f"demo step `reconcile {name} {' '.join(args)}` exited {int(status)}")
 
 
 def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
@@ -95,22 +100,3 @@ def _another_value(field: Field, current: Any) -> Any:
     if field.type == "select" and field.options:
         return next(option for option in field.options if option != current)
     return f"{current} (edited by hand)"
-
-
-@contextlib.contextmanager
-def _environment(**values: str | None) -> Iterator[None]:
-    """Set (or, for None, unset) environment variables for the demo's commands; restore after."""
-    saved = {name: os.environ.get(name) for name in values}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -1,9 +1,16 @@
 """Click options shared by the commands that talk to the tenant; opening a client for them.
 
-The options carry no ``envvar``: :func:`reconcile.config.load_settings` owns the
-precedence (flag > environment > reconcile.yaml > default) so it is the same for every
-command and every setting. There is deliberately no ``--token`` flag: a token on the
-command line shows in the process list; use ``--token-file`` or ``RECONCILE_TOKEN``.
+Every option that sets a setting is built from its entry in :data:`reconcile.config.SPECS`
+(:func:`setting_option`): flag, metavar, help, and in the help its variables, config
+key and default, so the command line and the settings cannot drift apart. The options
+carry no ``envvar`` and no type: :func:`reconcile.config.load_settings` owns the
+precedence (flag > environment > config file > default) and checks each value once,
+whatever its source. There is deliberately no ``--token`` flag: a token on the command
+line shows in the process list; use ``--token-file`` or ``RECONCILE_TOKEN``.
+
+A caller that already holds its settings (``reconcile demo``) hands them to a command
+as a :class:`GivenSettings` in the click context's ``obj``; the command then reads no
+flag, variable or config file.
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
 
 import click
 
 from reconcile.cli.output import progress_factory
 from reconcile.client import TicketingClient, connect
-from reconcile.config import CATALOG_TYPES, Settings, load_settings
+from reconcile.config import SPEC_BY_NAME, Settings, load_settings
 from reconcile.lock import find_lock
 from reconcile.manager import Manager
 from reconcile.plan import Target
@@ -29,53 +37,70 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _HANDLER_NAME = "reconcile-verbose"
 
+
+@dataclass(frozen=True)
+class GivenSettings:
+    """Settings handed to commands by their caller, instead of read from flags, the
+    environment and the config file; ``secrets`` holds the variables the token and the
+    client secret are read from (``RECONCILE_TOKEN``, ``RECONCILE_CLIENT_SECRET``...)."""
+
+    settings: Settings
+    secrets: Mapping[str, str]
+
+
+def setting_option(name: str) -> Callable[[F], F]:
+    """The click option of setting ``name``, as its entry in ``SPECS`` declares it."""
+    spec = SPEC_BY_NAME[name]
+    if spec.flag is None:
+        raise ValueError(f"setting {name} has no flag")
+    help_text = f"{spec.help} [{_sources(spec)}]."
+    if spec.is_flag:
+        return click.option(spec.flag, name, is_flag=True, default=None, help=help_text)
+    return click.option(
+        spec.flag,
+        name,
+        metavar=spec.metavar,
+        multiple=spec.multiple,
+        type=click.Path() if spec.is_path else None,  # for completion; checks nothing
+        shell_complete=_complete(spec.choices) if spec.choices else None,
+        help=help_text,
+    )
+
+
+def _sources(spec: Any) -> str:
+    """Where else the setting comes from, for its help: variables, config key, default."""
+    parts = [", ".join(spec.env)] if spec.env else []
+    parts.append(f"config {spec.name}")
+    default = spec.default
+    if default not in (None, False, (), ""):
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        parts.append(f"default {shown}")
+    return "; ".join(parts)
+
+
+def _complete(choices: tuple[str, ...]) -> Callable[..., list[str]]:
+    def complete(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+        return [choice for choice in choices if choice.startswith(incomplete)]
+
+    return complete
+
+
 _CONNECTION_OPTIONS = (
-    click.option(
-        "--base-url", metavar="URL", help="API base URL [RECONCILE_BASE_URL; config base_url]."
-    ),
-    click.option(
-        "--tenant-id", metavar="UUID", help="Tenant id [RECONCILE_TENANT_ID; config tenant_id]."
-    ),
-    click.option("--realm", metavar="NAME", help="Realm name [RECONCILE_REALM; config realm]."),
-    click.option(
-        "--catalog-type",
-        type=click.Choice(CATALOG_TYPES),
-        help="PATCH 'type' query value [RECONCILE_CATALOG_TYPE; default template].",
-    ),
+    setting_option("base_url"),
+    setting_option("tenant_id"),
+    setting_option("realm"),
+    setting_option("catalog_type"),
     click.option(
         "--config",
         metavar="FILE",
+        type=click.Path(),
         help="Config file instead of the nearest reconcile.yaml [RECONCILE_CONFIG].",
     ),
-    click.option(
-        "--token-file",
-        metavar="FILE",
-        help="Read the bearer token from FILE [RECONCILE_TOKEN_FILE]; else RECONCILE_TOKEN, "
-        "else client credentials (RECONCILE_CLIENT_ID, RECONCILE_CLIENT_SECRET).",
-    ),
-    click.option(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="Connect and read timeout of each request [RECONCILE_TIMEOUT; default 30].",
-    ),
-    click.option(
-        "--ca-bundle",
-        metavar="FILE",
-        help="CA certificates to verify TLS with [REQUESTS_CA_BUNDLE; config ca_bundle].",
-    ),
-    click.option(
-        "--allow-insecure-http",
-        is_flag=True,
-        default=None,
-        help="Allow plain http:// to a host that is not loopback.",
-    ),
-    click.option(
-        "--rate-limit",
-        type=float,
-        metavar="N",
-        help="At most N requests per second across all workers [RECONCILE_RATE_LIMIT].",
-    ),
+    setting_option("token_file"),
+    setting_option("timeout"),
+    setting_option("ca_bundle"),
+    setting_option("allow_insecure_http"),
+    setting_option("rate_limit"),
     click.option(
         "-v",
         "--verbose",
@@ -93,13 +118,8 @@ def connection_options(command: F) -> F:
 
 
 def parallelism_option(command: F) -> F:
-    """Add ``--parallelism N`` (default 10, RECONCILE_PARALLELISM, config parallelism)."""
-    return click.option(
-        "--parallelism",
-        type=click.IntRange(min=1),
-        metavar="N",
-        help="Requests in flight at once [RECONCILE_PARALLELISM; default 10].",
-    )(command)
+    """Add ``--parallelism N`` (its entry in ``SPECS``)."""
+    return setting_option("parallelism")(command)
 
 
 def target_of(settings: Settings) -> Target:
@@ -134,8 +154,18 @@ def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, Ticke
     would fail at the first PATCH fails before any request instead.
     """
     setup_logging(params.get("verbose") or 0)
-    settings = load_settings(params)
-    return settings, connect(settings, write=write, env=os.environ)
+    settings, secrets = settings_for(params)
+    return settings, connect(settings, write=write, env=secrets)
+
+
+def settings_for(params: Mapping[str, Any]) -> tuple[Settings, Mapping[str, str]]:
+    """This run's settings, and where its secrets are read: the :class:`GivenSettings`
+    of the click context if the caller handed some, else flags, environment and file."""
+    context = click.get_current_context(silent=True)
+    given = context.find_object(GivenSettings) if context is not None else None
+    if given is not None:
+        return given.settings, given.secrets
+    return load_settings(params), os.environ
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

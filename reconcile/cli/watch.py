@@ -24,12 +24,13 @@ from reconcile.cli.options import (
     _StderrHandler,
     connection_options,
     parallelism_option,
+    setting_option,
     setup_logging,
     target_of,
 )
 from reconcile.cli.plan import manifest_paths, paths_argument, shard_option, target_option
 from reconcile.client import RedactingFilter, connect
-from reconcile.config import LOG_FORMATS, Settings, listen_address, load_settings
+from reconcile.config import Settings, listen_address, load_settings
 from reconcile.endpoints import EndpointServer
 from reconcile.errors import ConfigError, ExitStatus
 from reconcile.journal import Journal
@@ -43,49 +44,14 @@ log = logging.getLogger("reconcile.watch")
 
 @click.command()
 @paths_argument
-@click.option(
-    "--interval",
-    type=float,
-    metavar="SECONDS",
-    help="Seconds between cycles, ±10 % jitter [RECONCILE_INTERVAL; default 300].",
-)
-@click.option(
-    "--self-heal",
-    is_flag=True,
-    default=None,
-    help="Apply the plan when live tickets drift (under apply's safety checks) "
-    "[RECONCILE_SELF_HEAL].",
-)
-@click.option(
-    "--listen",
-    metavar="HOST:PORT",
-    help="Serve /metrics, /healthz, /readyz, /status [RECONCILE_LISTEN; default 127.0.0.1:9464].",
-)
-@click.option(
-    "--notify-url",
-    "notify_urls",
-    multiple=True,
-    metavar="URL",
-    help="POST drift, resolved and error events as JSON to URL (repeatable) "
-    "[RECONCILE_NOTIFY_URLS, space-separated; prefer it: a URL's token shows in ps].",
-)
-@click.option(
-    "--state-dir",
-    metavar="DIR",
-    help="Keep the notified drifts here, so a restart does not notify again [RECONCILE_STATE_DIR].",
-)
+@setting_option("interval")
+@setting_option("self_heal")
+@setting_option("listen")
+@setting_option("notify_urls")
+@setting_option("state_dir")
 @click.option("--once", is_flag=True, help="Run one cycle; exit 0 in sync, 2 drifted, 1 error.")
-@click.option(
-    "--log-format",
-    type=click.Choice(LOG_FORMATS),
-    help="Logs on stderr as text or one JSON object a line [RECONCILE_LOG_FORMAT].",
-)
-@click.option(
-    "--max-changes",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Self-heal nothing when more than N tickets would change [RECONCILE_MAX_CHANGES].",
-)
+@setting_option("log_format")
+@setting_option("max_changes")
 @click.option("--allow-protected", is_flag=True, help="Allow self-heal to change protected fields.")
 @click.option(
     "--journal",

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 import click
 
 from reconcile.auth import Claims, preflight, token_source_from
-from reconcile.cli.options import connection_options, setup_logging
+from reconcile.cli.options import connection_options, settings_for, setup_logging
 from reconcile.client import Transport
-from reconcile.config import load_settings
 from reconcile.errors import AuthError
 
 
@@ -33,10 +31,10 @@ def whoami(output_format: str, **params: Any) -> None:
     The token itself is never shown.
     """
     setup_logging(params.get("verbose") or 0)
-    settings = load_settings(params)
+    settings, secrets = settings_for(params)
     transport = Transport(settings)
     try:
-        source = token_source_from(settings, os.environ, transport.post_token)
+        source = token_source_from(settings, secrets, transport.post_token)
         claims = Claims.from_token(source.token(), source.description)
     finally:
         transport.close()
