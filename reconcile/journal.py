@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -33,6 +32,7 @@ from typing import Any, TextIO
 import jsonpatch
 from jsonpointer import JsonPointer, JsonPointerException
 
+from reconcile._strenum import StrEnum
 from reconcile.errors import PlanError
 from reconcile.plan import Digest, FieldChange, Target, TicketChange
 
@@ -43,7 +43,7 @@ MAX_DEPTH = 64
 """How deeply a journal line may nest; deeper is a damaged or hostile file, not a journal."""
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What a journal line is."""
 
     RUN = "run"
@@ -51,14 +51,14 @@ class Kind(str, Enum):
     OUTCOME = "outcome"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What an intent is about to do."""
 
     UPDATE = "update"
     CREATE = "create"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The outcome of one write, as its answer (or a re-read after no answer) told it."""
 
     UPDATED = "updated"
@@ -122,20 +122,15 @@ class Journal:
             durable=True,
         )
 
-    def intent(
-        self,
-        change: TicketChange,
-        etag: str | None,
-        *,
-        action: Action = Action.UPDATE,
-        key: str | None = None,
-    ) -> int:
+    def intent(self, change: TicketChange, etag: str | None, *, key: str | None = None) -> int:
         """Record, durably, that ``change`` is about to be sent with ``etag``; return its
         ``seq`` for :meth:`outcome`. Returns only once the line is fsynced.
 
-        A create has no ticket ID nor etag yet: ``key`` is its manifest key, ``etag``
-        None, and its outcome (:attr:`Status.CREATED`) names the new ticket and etag.
+        The action is the change's (``update`` or ``create``). A create has no ticket ID
+        nor etag yet: ``key`` is its manifest key, ``etag`` None, and its outcome
+        (:attr:`Status.CREATED`) names the new ticket and its etag.
         """
+        action = Action(str(change.action))
         before = {f.field_id: _stored(f, f.before) for f in change.fields}
         after = {f.field_id: _stored(f, f.after) for f in change.fields}
         with self._lock:

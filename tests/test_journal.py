@@ -22,7 +22,7 @@ from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.errors import PlanError
-from reconcile.journal import Action, Journal, Status, read_journal
+from reconcile.journal import Journal, Status, read_journal
 from reconcile.manager import Manager
 from reconcile.plan import FieldChange, Target, TicketChange
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
@@ -209,9 +209,9 @@ def test_created_tickets_are_reported_as_not_removable(cli, sandbox, tmp_path: P
     ticket): undo cannot delete a ticket through the API, so it says so, per ticket."""
     created = TicketChange("", "create", None, (FieldChange("f1", "summary", "", "New"),))
     with journal_of(sandbox, tmp_path / "journal.jsonl") as journal:
-        seq = journal.intent(created, None, action=Action.CREATE, key="core-switch")
+        seq = journal.intent(created, None, key="core-switch")
         journal.outcome(seq, "REQ-0517", Status.CREATED, "etag-1")
-        journal.intent(created, None, action=Action.CREATE, key="edge-switch")  # no answer
+        journal.intent(created, None, key="edge-switch")  # no answer
     sandbox.reset_stats()
     result = cli("undo", "--journal", "journal.jsonl", "--auto-approve", expect=1)
     assert result.stderr.splitlines() == [
