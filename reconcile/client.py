@@ -31,12 +31,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from reconcile import __version__
@@ -53,7 +59,7 @@ from reconcile.errors import (
 )
 from reconcile.redact import SECRETS, RedactingFilter
 from reconcile.schema import Schema
-from reconcile.ticket import LiveTicket, update_body
+from reconcile.ticket import DISPLAY_ID, LiveTicket, update_body
 
 log = logging.getLogger("reconcile.http")
 
@@ -78,6 +84,22 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 log.addFilter(RedactingFilter())
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the list endpoint, as far as it can be trusted."""
+
+    tickets: list[LiveTicket]
+    """The items that are valid live tickets."""
+    items: int
+    """How many items the page held, valid or not (a short page ends the listing)."""
+    rejected: int
+    """Items that were not valid live tickets: never compared with anything."""
+    reread: tuple[str, ...]
+    """Display IDs of rejected items that named one: to read with a GET."""
+    total: int | None
+    """The server's ``total``, a hint for progress and planning only."""
+
+
 class _Retry(Retry):
     """urllib3's Retry, with writes retried only on 429 and a hook on every retry."""
 
@@ -95,6 +117,15 @@ class _Retry(Retry):
             # A 429 was not processed: resending is safe. Any other status is final.
             return status_code == 429 and bool(self.total)
         return super().is_retry(method, status_code, has_retry_after)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        """Seconds to wait; 0 (the normal backoff) for a malformed value such as ``soon``,
+        ``-5``, ``1e3`` or an empty header, which urllib3 would raise on."""
+        try:
+            return super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            log.info("ignoring a malformed Retry-After header: %.40r", retry_after)
+            return 0.0
 
     def increment(self, *args: Any, **kwargs: Any) -> _Retry:
         fresh = super().increment(*args, **kwargs)  # raises when exhausted
@@ -315,13 +346,19 @@ class TicketingClient:
         if isinstance(payload, dict) and "object_id" not in payload:
             inner = payload.get("data")
             payload = inner if isinstance(inner, dict) and "object_id" in inner else payload
-        return LiveTicket.from_api(payload)
+        ticket = LiveTicket.from_api(payload)
+        if ticket.object_id != object_id:
+            raise ApiError(f"{what}: the answer is ticket {ticket.object_id}")
+        return ticket
 
-    def list_page(self, page: int, size: int = 500) -> tuple[list[LiveTicket], int]:
-        """One page of the list endpoint (pages start at 1) and the ticket total.
+    def list_page(self, page: int, size: int = 500) -> ListPage:
+        """One page of the list endpoint (pages start at 1), each item validated.
 
-        :class:`ListUnsupported` when the endpoint is missing or the answer is not the
-        contract's shape; the caller then reads ticket by ticket.
+        :class:`ListUnsupported` when the endpoint is missing or the answer is not an
+        object with a ``data`` list. An item that is not a valid live ticket is never
+        returned: it is counted in :attr:`ListPage.rejected` and, if it names a display
+        ID, listed in :attr:`ListPage.reread` so that the caller reads it with a GET.
+        ``total`` is a hint (None when absent or not a count), never a loop bound.
         """
         what = f"list page {page}"
         params = {"module": "ticketing", "page": page, "size": size}
@@ -333,19 +370,30 @@ class TicketingClient:
         self._raise_for(response, what, write=False)
         body = _json(response)
         items = body.get("data") if isinstance(body, dict) else None
-        total = body.get("total") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not isinstance(total, int) or isinstance(total, bool):
+        if not isinstance(items, list):
             raise ListUnsupported("the list endpoint answered in an unexpected shape")
-        try:
-            return [LiveTicket.from_api(item) for item in items], total
-        except ApiError as error:
-            raise ListUnsupported(
-                f"the list endpoint answered in an unexpected shape: {error}"
-            ) from None
+        total = body.get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            total = None
+        tickets: list[LiveTicket] = []
+        reread: list[str] = []
+        for item in items:
+            try:
+                tickets.append(LiveTicket.from_api(item))
+            except ApiError as error:
+                log.info("%s: %s; read with GET instead", what, error)
+                named = item.get("object_id") if isinstance(item, dict) else None
+                if isinstance(named, str) and DISPLAY_ID.fullmatch(named):
+                    reread.append(named)
+        return ListPage(tickets, len(items), len(items) - len(tickets), tuple(reread), total)
 
     def update_ticket(self, object_id: str, etag: str, ticket_update: dict[str, Any]) -> str:
         """PATCH the fields of ``ticket_update`` guarded by ``etag``; return the new etag."""
         what = f"update of {object_id}"
+        if not etag.strip():
+            raise ApiError(f"{what}: no etag to guard it with (an empty etag is none); not sent")
+        if not ticket_update:
+            raise ApiError(f"{what}: no field to change; not sent (a PATCH is a write)")
         response = self._call(
             "update",
             "PATCH",

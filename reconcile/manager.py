@@ -32,15 +32,13 @@ from reconcile.client import TicketingClient
 from reconcile.diff import make_plan
 from reconcile.errors import ApiError, ManifestError, Problem, UnsafePlan
 from reconcile.journal import Journal
+from reconcile.listing import read_everything, read_pages
 from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
 from reconcile.plan import Plan, Target
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
-
-LIST_PAGE_SIZE = 500
-"""The list endpoint's largest page (the contract caps ``size`` at 500)."""
 
 LIST_MIN_TICKETS = 50
 """Below this many declared tickets, one GET each is cheap enough: never list."""
@@ -247,35 +245,39 @@ class Manager:
             return dict(zip(ids, pool.map(read, ids), strict=True))
 
     def read_all(self) -> list[LiveTicket]:
-        """Every ticket of the tenant through the list endpoint (``ListUnsupported`` passes)."""
-        first, total = self.client.list_page(1, LIST_PAGE_SIZE)
-        return first + self._later_pages(total)
+        """Every ticket of the tenant through the list endpoint (``ListUnsupported`` passes).
+
+        Items the pages held in an untrusted shape are read again with a GET.
+        """
+        listing = read_everything(
+            self.client, parallelism=self.parallelism, progress=self._progress_for
+        )
+        tickets = list(listing.tickets.values())
+        for result in self._read_by_get(sorted(listing.reread, key=ticket_sort_key)).values():
+            if isinstance(result, ApiError):
+                raise result
+            tickets.append(result)
+        return tickets
 
     def _read_by_list(self, wanted: set[str]) -> dict[str, LiveTicket]:
+        """The wanted tickets that list pages return, when listing saves requests.
+
+        At most one page per ``1 / LIST_MAX_PAGES_PER_TICKET`` declared tickets is read
+        after the first; a ``total`` announcing more pages than that reads none.
+        """
         try:
-            found, total = self.client.list_page(1, LIST_PAGE_SIZE)
-            pages = -(-total // LIST_PAGE_SIZE)
-            if pages - 1 <= len(wanted) * LIST_MAX_PAGES_PER_TICKET:
-                found += self._later_pages(total)
+            listing = read_pages(
+                self.client,
+                max_pages=1 + int(len(wanted) * LIST_MAX_PAGES_PER_TICKET),
+                parallelism=self.parallelism,
+                progress=self._progress_for,
+                only_if_announced_within=True,
+            )
         except ApiError:
             # Reading must never depend on the list endpoint (it is not in the vendor's
             # documentation): any trouble with it, and the tickets are read one by one.
             return {}
-        return {t.object_id: t for t in found if t.object_id in wanted}
-
-    def _later_pages(self, total: int) -> list[LiveTicket]:
-        """Pages 2 and on of the list endpoint, read in parallel."""
-        pages = -(-total // LIST_PAGE_SIZE)
-        tick = self._progress_for(pages, "Listing")
-        tick(1)
-
-        def page(number: int) -> list[LiveTicket]:
-            tickets, _ = self.client.list_page(number, LIST_PAGE_SIZE)
-            tick(1)
-            return tickets
-
-        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            return [t for chunk in pool.map(page, range(2, pages + 1)) for t in chunk]
+        return {i: t for i, t in listing.tickets.items() if i in wanted}
 
     def _progress_for(self, total: int, label: str) -> Progress:
         if self._progress is None or total == 0:

@@ -34,9 +34,12 @@ def update_body(etag: str | None, ticket_update: dict[str, Any]) -> dict[str, An
 
 @dataclass(frozen=True)
 class LiveTicket:
-    """One ticket as read from the API. Only ``object_id`` and ``etag`` are required.
+    """One ticket as read from the API, checked before anything is compared with it.
 
-    ``data`` defaults to empty: an answer without it (or with ``null``) has no field values.
+    ``object_id`` (a display ID), ``etag`` (a non-empty string) and ``data`` (an object
+    of field UUID to value) are required: a diff against a guessed ``data`` would plan
+    writes of values already there (no-op PATCHes) and miss declared clears, and a PATCH
+    needs the etag. The other keys are informative and tolerated when absent or odd.
     """
 
     object_id: str
@@ -51,26 +54,30 @@ class LiveTicket:
 
     @classmethod
     def from_api(cls, payload: Any) -> LiveTicket:
-        """Build from a GET or list answer.
+        """Build from a GET or list answer; the one validator of every read path.
 
-        Unknown keys are ignored; a missing required key is an :class:`ApiError`.
+        Unknown keys are ignored; a missing, empty or wrongly typed ``object_id``,
+        ``etag`` or ``data`` is an :class:`ApiError` naming the ticket and the key.
         """
         if not isinstance(payload, dict):
             raise ApiError(f"unexpected ticket in answer: expected an object, got {_kind(payload)}")
-        missing = [key for key in ("object_id", "etag") if not isinstance(payload.get(key), str)]
-        if missing:
-            name = payload.get("object_id") or payload.get("id") or "?"
-            raise ApiError(f"unexpected ticket {name} in answer: no {', '.join(missing)}")
+        object_id = payload.get("object_id")
+        name = object_id if isinstance(object_id, str) and object_id else "?"
+        problems = []
+        if not isinstance(object_id, str) or not DISPLAY_ID.fullmatch(object_id):
+            problems.append(f"object_id is {_shown(object_id)}, not a display ID")
+        etag = payload.get("etag")
+        if not isinstance(etag, str) or not etag.strip():
+            problems.append(f"etag is {_shown(etag)}, not a non-empty string")
         data = payload.get("data")
-        if data is None:
-            data = {}
         if not isinstance(data, dict):
-            raise ApiError(
-                f"unexpected ticket {payload['object_id']} in answer: 'data' is not an object"
-            )
+            problems.append(f"data is {_shown(data)}, not an object of field values")
+        if problems:
+            raise ApiError(f"unexpected ticket {name} in answer: {'; '.join(problems)}")
+        assert isinstance(object_id, str) and isinstance(etag, str) and isinstance(data, dict)
         return cls(
-            object_id=payload["object_id"],
-            etag=payload["etag"],
+            object_id=object_id,
+            etag=etag,
             data=data,
             id=_str_or_none(payload.get("id")),
             ticket_type_id=_str_or_none(payload.get("ticket_type_id")),
@@ -87,3 +94,14 @@ def _str_or_none(value: Any) -> str | None:
 
 def _kind(value: Any) -> str:
     return type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    """How a bad value is named in an error: missing, empty or its JSON type (never its text)."""
+    if value is None:
+        return "missing or null"
+    if value == "":
+        return "empty"
+    return {str: "a malformed string", dict: "an object", list: "a list", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else _kind(value)
+    )

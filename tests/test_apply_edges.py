@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconcile import listing
 from reconcile import manager as manager_module
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
@@ -129,7 +130,7 @@ def test_a_list_endpoint_that_refuses_falls_back_to_one_get_each(cli, sandbox_fa
     sandbox = sandbox_factory(demo=True, tickets=30)
     ids = [t["object_id"] for t in list_tickets(sandbox)]
     assert len(ids) >= manager_module.LIST_MIN_TICKETS  # enough to try the list endpoint
-    monkeypatch.setattr(manager_module, "LIST_PAGE_SIZE", 1000)  # the sandbox caps size at 500
+    monkeypatch.setattr(listing, "PAGE_SIZE", 1000)  # the sandbox caps size at 500
     body = "".join(f"  - id: {i}\n    fields: {{}}\n" for i in ids)
     Path("m.yaml").write_text("tickets:\n" + body)
     sandbox.reset_stats()

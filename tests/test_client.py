@@ -161,7 +161,8 @@ def test_static_token_reads_schema_and_ticket(sandbox: Any) -> None:
 
 
 def test_headers_sent_and_user_agent(scripted: Any) -> None:
-    server = scripted(lambda h: json_answer(200, {"object_id": "REQ-0001", "etag": "e1"}))
+    ticket = {"object_id": "REQ-0001", "etag": "e1", "data": {}}
+    server = scripted(lambda h: json_answer(200, ticket))
     with scripted_client(server) as client:
         client.get_ticket("REQ-0001")
     headers = {k.lower(): v for k, v in server.requests[0]["headers"].items()}
@@ -215,7 +216,7 @@ def test_permission_failure_on_another_teams_ticket(sandbox: Any) -> None:
         tickets = Manager(admin).read_all()
     foreign = next(t for t in tickets if t.team not in (None, *DEMO_WRITER.teams))
     with client_for(sandbox, writer) as client, pytest.raises(ApiError) as caught:
-        client.update_ticket(foreign.object_id, foreign.etag, {})
+        client.update_ticket(foreign.object_id, foreign.etag, {DESCRIPTION: "x"})
     assert caught.value.code == "USER_PERMISSION_FAILURE"
     assert caught.value.status == 401
     assert not isinstance(caught.value, OutcomeUnknown)
@@ -241,9 +242,12 @@ def test_a_ticket_created_by_someone_else_reads_with_its_etag(sandbox: Any) -> N
 
 def test_list_pages_cover_every_ticket(sandbox: Any) -> None:
     with client_for(sandbox) as client:
-        first, total = client.list_page(1, 10)
-        listed = [t for page in range(1, -(-total // 7) + 1) for t in client.list_page(page, 7)[0]]
-    assert len(first) == 10
+        first = client.list_page(1, 10)
+        total = first.total
+        assert total is not None
+        pages = range(1, -(-total // 7) + 1)
+        listed = [t for page in pages for t in client.list_page(page, 7).tickets]
+    assert len(first.tickets) == first.items == 10
     assert len(listed) == total == len({t.object_id for t in listed})
     assert client.request_counts()["list"] == 1 + -(-total // 7)
 
@@ -253,7 +257,7 @@ def test_list_pages_cover_every_ticket(sandbox: Any) -> None:
     [
         json_answer(404, {"error": True, "message": "No such route"}),
         json_answer(200, {"items": []}),
-        json_answer(200, {"data": [{"no": "etag"}], "total": 1}),
+        json_answer(200, [{"object_id": "REQ-0001", "etag": "e", "data": {}}]),
         (200, {"Content-Type": "text/html"}, b"<html>hi</html>"),
     ],
 )
@@ -266,7 +270,9 @@ def test_list_endpoint_missing_or_odd_is_list_unsupported(scripted: Any, answer:
 def test_tolerant_reads_unknown_keys_and_non_json_errors(scripted: Any) -> None:
     def handler(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
         if "REQ-0001" in h.path:
-            return json_answer(200, {"object_id": "REQ-0001", "etag": "e", "extra": {"x": 1}})
+            return json_answer(
+                200, {"object_id": "REQ-0001", "etag": "e", "data": {}, "extra": {"x": 1}}
+            )
         return 502, {"Content-Type": "text/html"}, b"<html>Bad gateway</html>\n<p>more</p>"
 
     server = scripted(handler)
@@ -274,6 +280,59 @@ def test_tolerant_reads_unknown_keys_and_non_json_errors(scripted: Any) -> None:
         assert client.get_ticket("REQ-0001").data == {}
         with pytest.raises(ApiError, match=r"ticket REQ-0002: 502: <html>Bad gateway</html>"):
             client.get_ticket("REQ-0002")
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        ({"object_id": "REQ-0001", "etag": "e"}, "data is missing or null"),
+        ({"object_id": "REQ-0001", "etag": "e", "data": None}, "data is missing or null"),
+        ({"object_id": "REQ-0001", "etag": "e", "data": ["x"]}, "data is a list"),
+        ({"object_id": "REQ-0001", "etag": "", "data": {}}, "etag is empty"),
+        ({"object_id": "REQ-0001", "etag": 7, "data": {}}, "etag is a number"),
+        ({"object_id": "REQ-0001", "data": {}}, "etag is missing or null"),
+        ({"object_id": 1, "etag": "e", "data": {}}, "object_id is a number"),
+    ],
+)
+def test_a_ticket_in_an_untrusted_shape_is_never_returned(
+    scripted: Any, item: dict[str, Any], why: str
+) -> None:
+    """GET answers it with an error naming the ticket and key; a list page leaves it out
+    and names the ticket to read again with a GET (when it has a display ID)."""
+    good = {"object_id": "REQ-0002", "etag": "e2", "data": {}}
+
+    def handler(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        if h.path.startswith("/api/v2/ticketing/ticket?"):
+            return json_answer(200, {"data": [item, good], "page": 1, "size": 500, "total": 2})
+        return json_answer(200, item)
+
+    server = scripted(handler)
+    with scripted_client(server) as client:
+        with pytest.raises(ApiError, match=f"unexpected ticket .* in answer: {why}"):
+            client.get_ticket("REQ-0001")
+        page = client.list_page(1)
+    assert [t.object_id for t in page.tickets] == ["REQ-0002"]
+    assert (page.items, page.rejected) == (2, 1)
+    assert page.reread == (() if item["object_id"] == 1 else ("REQ-0001",))
+
+
+def test_a_get_answering_another_ticket_is_an_error(scripted: Any) -> None:
+    server = scripted(
+        lambda h: json_answer(200, {"object_id": "REQ-0002", "etag": "e", "data": {}})
+    )
+    with scripted_client(server) as client, pytest.raises(ApiError, match="is ticket REQ-0002"):
+        client.get_ticket("REQ-0001")
+
+
+@pytest.mark.parametrize(
+    ("etag", "update"), [("", {DESCRIPTION: "x"}), (" ", {DESCRIPTION: "x"}), ("e", {})]
+)
+def test_a_patch_without_etag_or_fields_is_never_sent(
+    sandbox: Any, etag: str, update: dict[str, Any]
+) -> None:
+    with client_for(sandbox) as client, pytest.raises(ApiError, match="not sent"):
+        client.update_ticket("REQ-0509", etag, update)
+    assert api_requests(sandbox) == 0
 
 
 # --------------------------------------------------------------------------- identity

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -109,16 +110,47 @@ def sandbox() -> None:
 )
 @click.option(
     "--retry-after",
-    type=click.IntRange(min=0),
-    default=DEFAULT_RETRY_AFTER,
+    default=str(DEFAULT_RETRY_AFTER),
     show_default=True,
-    help="Retry-After seconds of a 429.",
+    help="Retry-After of a 429: seconds, or any text, sent as it is (to test clients).",
 )
 @click.option("--fault-seed", type=int, help="Seed of the fault generator (deterministic faults).")
 @click.option(
     "--echo-token-form",
     is_flag=True,
     help="Quote the refused request body in the token endpoint's error (a leaky IdP).",
+)
+@click.option(
+    "--unauthorized-requests",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Answer the first N API requests 401 UNAUTHORIZED (a revoked token).",
+)
+@click.option(
+    "--list-item-drop", multiple=True, metavar="KEY", help="Drop KEY from every list item."
+)
+@click.option(
+    "--list-item-set",
+    multiple=True,
+    metavar="KEY=JSON",
+    help="Set KEY of every list item to a JSON value.",
+)
+@click.option("--get-drop", multiple=True, metavar="KEY", help="Drop KEY from GET ticket answers.")
+@click.option("--get-set", multiple=True, metavar="KEY=JSON", help="Set KEY of GET ticket answers.")
+@click.option("--list-total", type=click.IntRange(min=0), help="The total that list answers claim.")
+@click.option("--list-ignore-page", is_flag=True, help="List answers are always page 1.")
+@click.option(
+    "--slow-body-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Send answer bodies one byte every MS milliseconds.",
+)
+@click.option(
+    "--slow-route",
+    "slow_routes",
+    multiple=True,
+    type=click.Choice(["ticket_type", "list", "get", "create", "update"]),
+    help="Only these routes are slow (repeatable; default every API route).",
 )
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve(**options: Any) -> None:
@@ -129,6 +161,12 @@ def serve(**options: Any) -> None:
     secret sandbox-secret (public: for local use only).
     """
     options["clients"] = tuple(options["clients"])
+    retry_after = options["retry_after"]
+    options["retry_after"] = int(retry_after) if retry_after.isdigit() else retry_after
+    for name in ("list_item_set", "get_set"):
+        options[name] = _json_assignments(name, options[name])
+    for name in ("list_item_drop", "get_drop", "slow_routes"):
+        options[name] = tuple(options[name])
     try:
         running = Sandbox(SandboxOptions(**options)).start()
     except SandboxError as error:
@@ -147,6 +185,21 @@ def serve(**options: Any) -> None:
         running.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _json_assignments(name: str, specs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=JSON`` options as a dict; a malformed one is a usage error naming it."""
+    values: dict[str, Any] = {}
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        try:
+            if not key or not sep:
+                raise ValueError("expected KEY=JSON")
+            values[key] = json.loads(text)
+        except ValueError as error:
+            flag = "--" + name.replace("_", "-")
+            raise click.BadParameter(f"{spec!r}: {error}", param_hint=flag) from None
+    return values
 
 
 @sandbox.command()

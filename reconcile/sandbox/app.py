@@ -3,11 +3,11 @@
 Order of checks on the API routes (``/api/v2/ticketing/...``); the first that fails answers:
 
 1. route and method (404 / 405);
-2. injected faults: latency, then 429 ``Retry-After``, then 500;
+2. injected faults: latency, then 429 ``Retry-After``, then 500, then 401 (revoked);
 3. ``Authorization: Bearer <JWT>``: missing, malformed, expired, badly signed, issued by
    another realm: 401 ``UNAUTHORIZED``;
 4. ``realmname``: missing 400 ``INPUT_VALIDATION_FAILURE``; another realm 401 ``UNAUTHORIZED``;
-5. ``x-tenantid``: missing 400; not the token's ``tenant_id`` or not this tenant:
+5. ``x-tenantid``: missing, not the token's ``tenant_id`` or not this tenant:
    404 ``Tenant not found``;
 6. ``accept``: missing 400; not admitting ``application/json`` 406;
    ``issupportrequest``, if sent, not ``true``/``false``: 400;
@@ -143,7 +143,7 @@ class SandboxApp:
         clients: Iterable[Client],
         token_lifetime: int,
         faults: Faults,
-        retry_after: int,
+        retry_after: int | str,
         stats: Stats,
     ) -> None:
         self.store = store
@@ -217,7 +217,7 @@ class SandboxApp:
             with contextlib.suppress(OSError):
                 if sock is not None:
                     sock.shutdown(socket.SHUT_RDWR)
-        return response(environ, start_response)
+        return self.faults.slowed(route, response(environ, start_response))
 
     # ------------------------------------------------------------------ common checks
 
@@ -235,6 +235,9 @@ class SandboxApp:
         if fault == fault_kinds.FAIL:
             self.stats.fault(fault)
             raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+        if fault == fault_kinds.UNAUTHORIZED:
+            self.stats.fault(fault)
+            raise unauthorized("Token is not active (revoked)")
 
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -253,12 +256,10 @@ class SandboxApp:
         if realm != self.realm:
             raise unauthorized(f"Realm '{realm}' does not exist")
 
+        # [contract] x-tenantid "must equal the JWT's tenant_id claim, else 404": a missing
+        # header equals nothing, so it is a 404 too (not a 400 validation failure).
         tenant = request.headers.get("x-tenantid")
-        if tenant is None:
-            raise invalid(
-                {"x-tenantid": "header is required"}, "Missing required header x-tenantid"
-            )
-        if tenant != identity.tenant_id or tenant != self.tenant_id:
+        if tenant is None or tenant != identity.tenant_id or tenant != self.tenant_id:
             raise Answer(respond({"error": True, "message": "Tenant not found"}, 404))
 
         if "accept" not in request.headers:
@@ -334,7 +335,7 @@ class SandboxApp:
 
     def get_ticket(self, request: SandboxRequest, object_id: str) -> Response:
         self._before(request)
-        return respond(self._ticket(object_id))
+        return respond(self.faults.reshape("get", self._ticket(object_id)))
 
     def list_tickets(self, request: SandboxRequest) -> Response:
         self._before(request)
@@ -355,8 +356,11 @@ class SandboxApp:
         if reason:
             raise invalid(reason, "Invalid query parameters")
         page, size = numbers["page"], numbers["size"]
-        tickets, total = self.store.page(page, size)
-        return respond({"data": tickets, "page": page, "size": size, "total": total})
+        tickets, total = self.store.page(1 if self.faults.list_ignore_page else page, size)
+        if self.faults.list_total is not None:
+            total = self.faults.list_total
+        items = [self.faults.reshape("list", ticket) for ticket in tickets]
+        return respond({"data": items, "page": page, "size": size, "total": total})
 
     def create_ticket(self, request: SandboxRequest) -> Response:
         identity = self._before(
@@ -365,7 +369,8 @@ class SandboxApp:
         self._catalog_query(request)
         body = self._json_body(request)
         reason: dict[str, str] = {}
-        ticket_type = self.store.types_by_id.get(body.get("ticketTypeId"))  # type: ignore[arg-type]
+        type_id = body.get("ticketTypeId")
+        ticket_type = self.store.types_by_id.get(type_id) if isinstance(type_id, str) else None
         if ticket_type is None:
             reason["ticketTypeId"] = "is required: the id of one of the tenant's ticket types"
         team = body.get("team")

@@ -1,7 +1,8 @@
 """Injected faults, on API routes only, deterministic under a seed.
 
 For every API request, in this order: sleep ``latency_ms``; with ``rate_limit_rate``
-answer 429 with ``Retry-After``; with ``fail_rate`` answer 500 before any work. After a
+answer 429 with ``Retry-After``; with ``fail_rate`` answer 500 before any work; while
+``unauthorized_requests`` lasts, answer 401 ``UNAUTHORIZED`` (a revoked token). After a
 write has committed, with ``drop_after_commit_rate`` either drop the connection or
 answer 500 (the same generator picks which). Each configured rate draws one number
 from one seeded ``random.Random`` per request, so a sequential client sees the same
@@ -15,21 +16,32 @@ but counted: ``hold_tickets`` holds every PATCH of those tickets before any work
 ``hold_after_commits`` lets that many writes commit and answer, then holds the answer
 of every later committed write. Held requests wait until :meth:`Faults.release`; a
 write held before its work then answers 500 without committing.
+
+Answers in shapes the contract does not promise (its [assumed] parts), for clients to
+prove they check them: list items and GET answers with keys dropped or set to other
+values, a list ``total`` that lies, a list that ignores ``page``, and bodies sent one
+byte at a time (``slow_body_ms``) on chosen routes.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 RATE_LIMIT = "rate_limit"
 FAIL = "fail"
+UNAUTHORIZED = "unauthorized"
 DROP = "drop"
 ERROR_AFTER_COMMIT = "error_after_commit"
 HELD_BEFORE_WRITE = "held_before_write"
 HELD_AFTER_COMMIT = "held_after_commit"
+
+API_ROUTES = ("ticket_type", "list", "get", "create", "update")
+"""The route names that ``slow_routes`` may name (those of ``/_sandbox/stats``)."""
 
 
 class Faults:
@@ -44,11 +56,29 @@ class Faults:
         hold_tickets: Iterable[str] = (),
         hold_after_commits: int | None = None,
         fail_writes: int = 0,
+        unauthorized_requests: int = 0,
+        list_item_drop: Iterable[str] = (),
+        list_item_set: Mapping[str, Any] | None = None,
+        get_drop: Iterable[str] = (),
+        get_set: Mapping[str, Any] | None = None,
+        list_total: int | None = None,
+        list_ignore_page: bool = False,
+        slow_body_ms: float = 0.0,
+        slow_routes: Iterable[str] = (),
     ) -> None:
         self.latency = latency_ms / 1000.0
         self.fail_rate = fail_rate
         self.drop_rate = drop_after_commit_rate
         self.rate_limit_rate = rate_limit_rate
+        self._unauthorized_left = unauthorized_requests
+        self._reshape = {
+            "list": (tuple(list_item_drop), dict(list_item_set or {})),
+            "get": (tuple(get_drop), dict(get_set or {})),
+        }
+        self.list_total = list_total
+        self.list_ignore_page = list_ignore_page
+        self.slow_body = slow_body_ms / 1000.0
+        self.slow_routes = frozenset(slow_routes or API_ROUTES) if slow_body_ms else frozenset()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.hold_tickets = frozenset(hold_tickets)
@@ -83,6 +113,29 @@ class Faults:
         """Let every held request go on, and hold no more."""
         self._released.set()
 
+    @classmethod
+    def from_options(cls, options: Any) -> Faults:
+        """The faults a :class:`~reconcile.sandbox.options.SandboxOptions` asks for."""
+        return cls(
+            latency_ms=options.latency_ms,
+            fail_rate=options.fail_rate,
+            drop_after_commit_rate=options.drop_after_commit_rate,
+            rate_limit_rate=options.rate_limit_rate,
+            seed=options.fault_seed,
+            hold_tickets=options.hold_tickets,
+            hold_after_commits=options.hold_after_commits,
+            fail_writes=options.fail_writes,
+            unauthorized_requests=options.unauthorized_requests,
+            list_item_drop=options.list_item_drop,
+            list_item_set=options.list_item_set,
+            get_drop=options.get_drop,
+            get_set=options.get_set,
+            list_total=options.list_total,
+            list_ignore_page=options.list_ignore_page,
+            slow_body_ms=options.slow_body_ms,
+            slow_routes=options.slow_routes,
+        )
+
     def _hit(self, rate: float) -> bool:
         if rate <= 0.0:
             return False
@@ -97,7 +150,38 @@ class Faults:
             return RATE_LIMIT
         if self._hit(self.fail_rate):
             return FAIL
+        if self._unauthorized_left:
+            with self._lock:
+                if self._unauthorized_left > 0:
+                    self._unauthorized_left -= 1
+                    return UNAUTHORIZED
         return None
+
+    def reshape(self, route: str, ticket: dict[str, Any]) -> dict[str, Any]:
+        """A ``get`` answer or ``list`` item with the configured keys dropped and set."""
+        drop, changes = self._reshape.get(route, ((), {}))
+        if not drop and not changes:
+            return ticket
+        shaped = {k: v for k, v in ticket.items() if k not in drop}
+        shaped.update(copy.deepcopy(changes))
+        return shaped
+
+    def slowed(self, route: str, body: Iterable[bytes]) -> Iterable[bytes]:
+        """The answer's body one byte every ``slow_body_ms`` on the slow routes."""
+        if route not in self.slow_routes:
+            return body
+        return self._dribble(body)
+
+    def _dribble(self, body: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            for chunk in body:
+                for index in range(len(chunk)):
+                    time.sleep(self.slow_body)
+                    yield chunk[index : index + 1]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
 
     def after_commit(self) -> str | None:
         """After a committed write: ``drop``, ``error_after_commit`` or None."""

@@ -6,15 +6,17 @@ The secret is public: the sandbox is for local use only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_TENANT_ID = "3f2c9b7e-5d41-4a8e-9c07-6b1e2d4f8a90"
 DEFAULT_REALM = "demo"
 DEFAULT_SECRET = "sandbox-secret"
-DEFAULT_TOKEN_LIFETIME = 300
+DEFAULT_TOKEN_LIFETIME = 3600
+"""An hour: long enough to follow the quick start without a token expiring mid-way."""
 DEFAULT_SCOPE = "openid tickets:read tickets:write"
 DEFAULT_RETRY_AFTER = 1
 MAX_BODY_BYTES = 1024 * 1024
@@ -84,8 +86,31 @@ class SandboxOptions:
     fail_rate: float = 0.0
     drop_after_commit_rate: float = 0.0
     rate_limit_rate: float = 0.0
-    retry_after: int = DEFAULT_RETRY_AFTER
+    retry_after: int | str = DEFAULT_RETRY_AFTER
+    """Seconds, or any text: a string is sent as the ``Retry-After`` value as it is
+    (``"soon"``, ``"-5"``, ``""``), to test clients against malformed headers."""
     fault_seed: int | None = None
+    unauthorized_requests: int = 0
+    """The first N API requests (after the other faults) answer 401 ``UNAUTHORIZED``, as
+    for a token the identity provider revoked; later ones are served normally."""
+    list_item_drop: tuple[str, ...] = ()
+    """Keys removed from every item of a list answer (``data``, ``etag``, ...)."""
+    list_item_set: dict[str, Any] = field(default_factory=dict)
+    """Keys set on every item of a list answer, to these JSON values (``{"etag": ""}``)."""
+    get_drop: tuple[str, ...] = ()
+    """Keys removed from every GET ticket answer."""
+    get_set: dict[str, Any] = field(default_factory=dict)
+    """Keys set on every GET ticket answer."""
+    list_total: int | None = None
+    """The ``total`` that list answers give instead of the true count."""
+    list_ignore_page: bool = False
+    """List answers are always the first page, whatever ``page`` asks."""
+    slow_body_ms: float = 0.0
+    """Send answer bodies one byte every this many milliseconds (after the work is done:
+    a write has committed), on ``slow_routes`` or, if those are empty, every API route."""
+    slow_routes: tuple[str, ...] = ()
+    """Route names for ``slow_body_ms``: ``ticket_type``, ``list``, ``get``, ``create``,
+    ``update``."""
     verbose: bool = False
     write_delay_ms: float = 0.0
     """Sleep between a PATCH's etag check and its compare-and-swap: widens the race window
@@ -124,8 +149,18 @@ class SandboxOptions:
             problems.append("fail_writes cannot be negative")
         if self.hold_after_commits is not None and self.hold_after_commits < 0:
             problems.append("hold_after_commits cannot be negative")
-        if self.retry_after < 0:
-            problems.append("--retry-after cannot be negative")
+        if isinstance(self.retry_after, int) and self.retry_after < 0:
+            problems.append("--retry-after cannot be negative (give it as text to send it as is)")
+        if self.unauthorized_requests < 0:
+            problems.append("--unauthorized-requests cannot be negative")
+        if self.list_total is not None and self.list_total < 0:
+            problems.append("--list-total cannot be negative")
+        if self.slow_body_ms < 0:
+            problems.append("--slow-body-ms cannot be negative")
+        routes = ("ticket_type", "list", "get", "create", "update")
+        for route in self.slow_routes:
+            if route not in routes:
+                problems.append(f"--slow-route {route!r} is not one of {', '.join(routes)}")
         for name in ("fail_rate", "drop_after_commit_rate", "rate_limit_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

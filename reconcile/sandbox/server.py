@@ -226,16 +226,7 @@ class Sandbox:
                 secret=opts.secret,
                 clients=self.clients,
                 token_lifetime=opts.token_lifetime,
-                faults=Faults(
-                    latency_ms=opts.latency_ms,
-                    fail_rate=opts.fail_rate,
-                    drop_after_commit_rate=opts.drop_after_commit_rate,
-                    rate_limit_rate=opts.rate_limit_rate,
-                    seed=opts.fault_seed,
-                    hold_tickets=opts.hold_tickets,
-                    hold_after_commits=opts.hold_after_commits,
-                    fail_writes=opts.fail_writes,
-                ),
+                faults=Faults.from_options(opts),
                 retry_after=opts.retry_after,
                 stats=self._stats,
             )

@@ -159,6 +159,7 @@ def test_token_command_options() -> None:
     assert payload["exp"] - payload["iat"] == 60
     assert payload["iss"].endswith("/realms/r1")
     default = claims(reconcile("sandbox", "token").stdout.strip())
+    assert default["exp"] - default["iat"] == 3600  # an hour: the quick start fits in it
     assert default["realm_access"]["roles"] == ["ticket_writer"]
     assert default["teams"] == ["network", "service-desk"]
 
@@ -172,6 +173,9 @@ def test_token_command_options() -> None:
         (["--fail-rate", "2"], "--fail-rate"),
         (["--port", "x"], "--port"),
         (["--seed", "{bad}"], "no ticket type has the prefix"),
+        (["--list-item-set", "etag"], "--list-item-set"),
+        (["--get-set", "data=[1"], "--get-set"),
+        (["--slow-route", "nowhere"], "--slow-route"),
     ],
 )
 def test_bad_flags_exit_1_with_an_error_line(tmp_path: Path, args: list[str], message: str) -> None:

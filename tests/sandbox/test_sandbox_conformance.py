@@ -415,9 +415,9 @@ def test_token_expires(sandbox: Any, api: Any) -> None:
     assert_unauthorized(api.get("/ticket/REQ-0509", token=token))
 
 
-@pytest.mark.parametrize("header", ["accept", "x-tenantid", "realmname"])
+@pytest.mark.parametrize("header", ["accept", "realmname"])
 def test_required_headers(api: Any, header: str) -> None:
-    """[doc] Headers table: accept, x-tenantid, realmname "Required: Yes"."""
+    """[doc] Headers table: accept, realmname "Required: Yes" (x-tenantid: see below)."""
     response = api.get("/ticket/REQ-0509", headers=api.headers(drop=(header,)))
     assert_invalid(response, header)
 
@@ -461,6 +461,18 @@ def test_tenant_header_must_match_token_claim(api: Any, sandbox: Any) -> None:
     other = str(uuid.uuid4())
     mismatched = api.get("/ticket/REQ-0509", headers=api.headers(**{"x-tenantid": other}))
     assert mismatched.status_code == 404 and mismatched.json() == expected
+    # A missing header equals no claim: the same 404, on reads and writes.
+    for response in (
+        api.get("/ticket/REQ-0509", headers=api.headers(drop=("x-tenantid",))),
+        api.get("/ticket", headers=api.headers(drop=("x-tenantid",))),
+        api.session.patch(
+            f"{api.base}/ticket/REQ-0509/update?type=template&module=ticketing",
+            json={"etag": "x", "ticketUpdate": {}},
+            headers=api.headers(drop=("x-tenantid",)),
+            timeout=10,
+        ),
+    ):
+        assert response.status_code == 404 and response.json() == expected
     token = sandbox.token(tenant_id=other)
     for response in (
         api.get("/ticket/REQ-0509", token=token),
@@ -656,6 +668,21 @@ def test_create_returns_object_id_and_etag(api: Any) -> None:
         timeout=10,
     )
     assert_invalid(missing, fields["summary"]["id"], fields["priority"]["id"])
+
+
+@pytest.mark.parametrize("type_id", [["a"], {"id": "x"}, 7, None, True, ""])
+def test_create_with_a_ticket_type_id_that_is_not_a_known_string_is_400(
+    api: Any, type_id: Any
+) -> None:
+    """[contract] create takes ``"ticketTypeId": "<type uuid>"``: any other value is an input
+    validation failure, never a 500 (a list or an object used to crash the lookup)."""
+    response = api.session.post(
+        f"{api.base}/ticket/create?type=template&module=ticketing",
+        json={"ticketTypeId": type_id, "ticket": {}},
+        headers=api.headers(),
+        timeout=10,
+    )
+    assert_invalid(response, "ticketTypeId")
 
 
 def test_display_ids_pad_to_four_digits_and_grow(

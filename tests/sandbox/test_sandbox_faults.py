@@ -167,3 +167,80 @@ def test_create_validates_the_key_field_as_text(sandbox_factory: Any) -> None:
     key_id = {f["name"]: f["id"] for f in sandbox.store.types[2]["fields"]}[KEY_FIELD]
     assert set(response.json()["validationResult"]["reason"]) == {key_id}
     assert sandbox.stats()["writes"]["creates"] == 0
+
+
+def get(sandbox: Any, path: str, **params: Any) -> requests.Response:
+    return requests.get(
+        f"{sandbox.base_url}/api/v2/ticketing{path}",
+        params=params,
+        headers=sandbox.headers(),
+        timeout=30,
+    )
+
+
+def test_retry_after_given_as_text_is_sent_as_it_is(sandbox_factory: Any) -> None:
+    """--retry-after soon: a malformed header, for clients to survive."""
+    sandbox = sandbox_factory(demo=True, rate_limit_rate=1.0, retry_after="soon")
+    response = get(sandbox, "/ticket-type")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "soon"
+
+
+def test_unauthorized_requests_answer_401_then_serve(sandbox_factory: Any) -> None:
+    """--unauthorized-requests 2: the first two API requests are 401 UNAUTHORIZED, even
+    with a valid token; the token endpoint is not affected."""
+    sandbox = sandbox_factory(demo=True, unauthorized_requests=2)
+    assert grant(sandbox, DEMO_WRITER.client_id, DEMO_WRITER.secret).status_code == 200
+    answers = [get(sandbox, "/ticket/REQ-0509") for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 200]
+    assert answers[0].json()["code"] == "UNAUTHORIZED"
+    assert sandbox.stats()["faults"] == {"unauthorized": 2}
+
+
+def test_answer_shapes_change_list_items_and_get_answers_only(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(
+        demo=True,
+        list_item_drop=("data",),
+        list_item_set={"etag": "", "extra": [1]},
+        get_set={"etag": 5},
+        get_drop=("team",),
+        list_total=10**9,
+    )
+    listed = get(sandbox, "/ticket", page=1, size=5).json()
+    assert listed["total"] == 10**9 and len(listed["data"]) == 5
+    assert all("data" not in t and t["etag"] == "" and t["extra"] == [1] for t in listed["data"])
+    assert get(sandbox, "/ticket", page=99, size=5).json()["data"] == []
+    one = get(sandbox, "/ticket/REQ-0509").json()
+    assert one["etag"] == 5 and "team" not in one and "data" in one
+    stored = sandbox.store.get("REQ-0509")
+    assert isinstance(stored["etag"], str) and stored["etag"] and stored["team"] == "network"
+
+
+def test_list_ignore_page_answers_page_one_always(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(demo=True, list_ignore_page=True)
+    first = get(sandbox, "/ticket", page=1, size=5).json()["data"]
+    assert get(sandbox, "/ticket", page=3, size=5).json()["data"] == first
+
+
+def test_slow_body_dribbles_after_the_write_committed(sandbox_factory: Any) -> None:
+    """--slow-body-ms on update: the PATCH commits, then its answer comes byte by byte."""
+    sandbox = sandbox_factory(demo=True, slow_body_ms=200, slow_routes=("update",))
+    started = time.monotonic()
+    assert get(sandbox, "/ticket/REQ-0509").status_code == 200  # not a slow route
+    fast = time.monotonic() - started
+    etag = sandbox.store.get("REQ-0509")["etag"]
+    url = f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509/update{QUERY}"
+    with requests.patch(
+        url,
+        json={"etag": etag, "ticketUpdate": {DESCRIPTION_FIELD_ID: "slow"}},
+        headers=sandbox.headers(),
+        timeout=30,
+        stream=True,
+    ) as response:
+        assert response.status_code == 200  # the head comes at once
+        assert sandbox.store.get("REQ-0509")["data"][DESCRIPTION_FIELD_ID] == "slow"
+        first = response.raw.read(1)
+        started = time.monotonic()
+        second = response.raw.read(1)
+        gap = time.monotonic() - started
+    assert first + second == b'{"'
+    assert gap > fast and gap >= 0.1

@@ -1,0 +1,151 @@
+"""Reading tickets through the list endpoint, which nothing on the read path may depend on.
+
+The vendor does not document ``GET /ticket`` (the contract marks its shape [assumed]),
+so none of its answer is taken on trust:
+
+- ``total`` is a hint. It decides whether listing is worth trying and how many pages
+  to ask for at once, never how long to go on: the listing ends at the first short or
+  empty page, at a page that brings no ticket not seen before (a server that ignores
+  ``page``), or at a hard page limit, whichever comes first.
+- Every item goes through :meth:`LiveTicket.from_api` (in :meth:`TicketingClient.list_page`).
+  An item that fails it, or a display ID listed twice with different etags, is never
+  compared with anything: the caller reads that ticket with a GET.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from reconcile.client import ListPage, TicketingClient
+from reconcile.errors import ListUnsupported
+from reconcile.ticket import LiveTicket
+
+PAGE_SIZE = 500
+"""The list endpoint's largest page (the contract caps ``size`` at 500)."""
+
+MAX_PAGES = 1000
+"""No listing reads more pages than this (500,000 tickets), whatever ``total`` says."""
+
+Tick = Callable[[int], None]
+ProgressFor = Callable[[int, str], Tick]
+
+
+@dataclass
+class Listing:
+    """What the pages of one listing said, as far as it can be trusted."""
+
+    tickets: dict[str, LiveTicket] = field(default_factory=dict)
+    """Valid tickets by display ID, each listed once (or identically each time)."""
+    reread: set[str] = field(default_factory=set)
+    """Display IDs whose items cannot be trusted: to read with a GET."""
+    unidentified: int = 0
+    """Invalid items that named no display ID: nobody can tell which ticket they were."""
+    pages: int = 0
+    complete: bool = False
+    """True when the listing ended at a short or empty page; False when it was cut off."""
+    stopped: str = ""
+    """Why an incomplete listing stopped."""
+
+    def add(self, page: ListPage) -> bool:
+        """Take one page in; True when it brought a ticket (or a doubt) not seen before."""
+        self.pages += 1
+        self.unidentified += page.rejected - len(page.reread)
+        news = bool(page.reread) and not set(page.reread) <= self.reread
+        self.reread.update(page.reread)
+        for ticket in page.tickets:
+            seen = self.tickets.get(ticket.object_id)
+            if seen is None and ticket.object_id not in self.reread:
+                self.tickets[ticket.object_id] = ticket
+                news = True
+            elif seen is not None and seen != ticket:
+                # Listed twice, differently (written between two pages?): ask the ticket.
+                del self.tickets[ticket.object_id]
+                self.reread.add(ticket.object_id)
+                news = True
+        return news
+
+
+def read_pages(
+    client: TicketingClient,
+    *,
+    max_pages: int,
+    parallelism: int,
+    progress: ProgressFor | None = None,
+    only_if_announced_within: bool = False,
+) -> Listing:
+    """Read pages 1, 2, ... until a short or empty page, a page with nothing new, or
+    ``max_pages``; up to ``parallelism`` pages in flight, taken in order, so at most that
+    many requests are spent past the end. :class:`~reconcile.errors.ApiError` passes.
+
+    With ``only_if_announced_within``, a first page whose ``total`` announces more than
+    ``max_pages`` pages ends the listing there (reading on would not pay off).
+    """
+    listing = Listing()
+    first = client.list_page(1, PAGE_SIZE)
+    listing.add(first)
+    if first.items < PAGE_SIZE:
+        listing.complete = True
+        return listing
+    announced = _pages_of(first.total)
+    if only_if_announced_within and announced > max_pages:
+        listing.stopped = f"the first page announces {announced} pages"
+        return listing
+    announced = min(announced, max_pages)
+    tick = progress(announced, "Listing") if progress and announced > 1 else None
+
+    def read(number: int) -> ListPage:
+        page = client.list_page(number, PAGE_SIZE)
+        if tick:
+            tick(1)
+        return page
+
+    if tick:
+        tick(1)
+    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    in_flight: deque[tuple[int, Future[ListPage]]] = deque()
+    following = 2
+    try:
+        while True:
+            while len(in_flight) < max(1, parallelism) and following <= max_pages:
+                in_flight.append((following, pool.submit(read, following)))
+                following += 1
+            if not in_flight:
+                listing.stopped = f"still full pages after {max_pages} pages"
+                return listing
+            number, future = in_flight.popleft()
+            page = future.result()
+            news = listing.add(page)
+            if page.items < PAGE_SIZE:
+                listing.complete = True  # pages after a short one are not looked at
+                return listing
+            if not news:
+                listing.stopped = f"page {number} listed no ticket not seen before"
+                return listing
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_everything(
+    client: TicketingClient, *, parallelism: int, progress: ProgressFor | None = None
+) -> Listing:
+    """Every ticket of the tenant (``import --all``): a listing that must be complete.
+
+    :class:`ListUnsupported` when it was cut off or some items named no ticket, since
+    an import that silently misses tickets is worse than a clear error.
+    """
+    listing = read_pages(client, max_pages=MAX_PAGES, parallelism=parallelism, progress=progress)
+    if not listing.complete:
+        raise ListUnsupported(f"the list endpoint's pages do not end: {listing.stopped}")
+    if listing.unidentified:
+        raise ListUnsupported(
+            f"the list endpoint returned {listing.unidentified} item(s) without a valid "
+            "display ID: cannot tell which tickets they are"
+        )
+    return listing
+
+
+def _pages_of(total: int | None) -> int:
+    return 0 if total is None else -(-total // PAGE_SIZE)
