@@ -35,7 +35,7 @@ from reconcile.journal import Journal
 from reconcile.listing import read_everything, read_pages
 from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
-from reconcile.plan import Plan, Target
+from reconcile.plan import Plan, Target, ticket_sort_key
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
