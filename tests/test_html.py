@@ -102,6 +102,24 @@ def test_drift_page_is_valid_and_names_the_editor_as_text(cli, sandbox):
     assert ATTRIBUTE not in page and SECRET not in page
 
 
+def test_html_option_writes_the_same_run_beside_another_format(cli, sandbox):
+    paths = hostile_manifests(cli, sandbox)
+    result = cli("drift", *paths, "--format", "json", "--html", "drift.html", expect=1)
+    drift = json.loads(result.stdout)
+    page = Path("drift.html").read_text(encoding="utf-8")
+    parse_strictly(page)
+    assert f"<code>{drift_checksum(result.stdout)}</code>" in page
+    failed = cli("plan", *paths, "--html", "no/such/dir/plan.html", expect=1)
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "Error: no/such/dir/plan.html: cannot write the HTML report: No such file or directory"
+    )
+    assert drift["summary"]["update"] == 3
+
+
+def drift_checksum(json_text: str) -> str:
+    return "sha256:" + hashlib.sha256(json_text.encode()).hexdigest()
+
+
 def test_the_policy_allows_exactly_the_inline_style_and_script():
     page = _render(_plan())
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)

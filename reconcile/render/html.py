@@ -281,9 +281,25 @@ class _Assets:
 @functools.cache
 def _assets() -> _Assets:
     folder = resources.files("reconcile.render") / "templates"
-    style = (folder / "report.css").read_text(encoding="utf-8")
+    style = (folder / "report.css").read_text(encoding="utf-8") + _filter_rules()
     script = (folder / "report.js").read_text(encoding="utf-8")
     return _Assets(style, script)
+
+
+def _filter_rules() -> str:
+    """The CSS that hides, under each filter (the list's ``data-filter``), the other rows.
+
+    One attribute on the list switches the filter: far cheaper for the browser on a
+    large plan than hiding thousands of rows one by one.
+    """
+    hidden = {
+        value: ", ".join(f'[data-status="{status}"]' for status in statuses)
+        for filters in _FILTERS.values()
+        for value, _, statuses in filters
+        if statuses
+    }
+    selectors = [f'.tickets[data-filter="{v}"] > li:not({shown})' for v, shown in hidden.items()]
+    return ",\n".join(selectors) + " { display: none; }\n"
 
 
 def _hash(text: str) -> str:

@@ -12,16 +12,18 @@
   var haystacks = rows.map(function (row) { return row.getAttribute("data-search"); });
   var wanted = null;
 
+  // The filter is one attribute of the list (a CSS rule hides the other statuses), so
+  // changing it touches one element; the search sets `hidden` on the rows it leaves out.
   function update() {
     var terms = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     var count = 0;
     for (var i = 0; i < rows.length; i++) {
-      var visible = !wanted || wanted.indexOf(statuses[i]) !== -1;
-      for (var t = 0; visible && t < terms.length; t++) {
-        visible = haystacks[i].indexOf(terms[t]) !== -1;
+      var found = true;
+      for (var t = 0; found && t < terms.length; t++) {
+        found = haystacks[i].indexOf(terms[t]) !== -1;
       }
-      if (rows[i].hidden === visible) rows[i].hidden = !visible;
-      if (visible) count++;
+      if (rows[i].hidden === found) rows[i].hidden = !found;
+      if (found && (!wanted || wanted.indexOf(statuses[i]) !== -1)) count++;
     }
     shown.textContent = "Showing " + count + " of " + rows.length + " tickets";
     none.hidden = count !== 0;
@@ -30,6 +32,7 @@
   function choose(radio) {
     var value = radio.getAttribute("data-statuses");
     wanted = value ? value.split(" ") : null;
+    list.setAttribute("data-filter", radio.value);
     update();
   }
 
@@ -42,11 +45,12 @@
     }
   }
 
-  function visibleDetails() {
+  function shownDetails() {
     var found = [];
     for (var i = 0; i < rows.length; i++) {
       var details = rows[i].firstElementChild;
-      if (!rows[i].hidden && details.tagName === "DETAILS") found.push(details);
+      var shown = !rows[i].hidden && (!wanted || wanted.indexOf(statuses[i]) !== -1);
+      if (shown && details.tagName === "DETAILS") found.push(details);
     }
     return found;
   }
@@ -74,16 +78,16 @@
     }
   });
   document.getElementById("expand").addEventListener("click", function () {
-    visibleDetails().forEach(function (details) { fill(details); details.open = true; });
+    shownDetails().forEach(function (details) { fill(details); details.open = true; });
   });
   document.getElementById("collapse").addEventListener("click", function () {
-    visibleDetails().forEach(function (details) { details.open = false; });
+    shownDetails().forEach(function (details) { details.open = false; });
   });
 
   // Printing shows every shown row opened; the rows opened for it close again after.
   var openedForPrint = [];
   window.addEventListener("beforeprint", function () {
-    openedForPrint = visibleDetails().filter(function (details) { return !details.open; });
+    openedForPrint = shownDetails().filter(function (details) { return !details.open; });
     openedForPrint.forEach(function (details) { fill(details); details.open = true; });
   });
   window.addEventListener("afterprint", function () {
