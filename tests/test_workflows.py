@@ -150,16 +150,19 @@ def test_workflows_drive_the_sandbox_in_order(
             assert '| priority | `"Low"` | `"Critical"` |' in (tmp_path / "plan.md").read_text()
             saved = json.loads((tmp_path / "reconcile-plan.json").read_text())
             assert [c["id"] for c in saved["changes"]] == ["REQ-0509"]
+            report = (tmp_path / "reconcile-plan.html").read_text()
+            assert report.startswith("<!DOCTYPE html>") and ">REQ-0509</code>" in report
     assert statuses == [
         ("validate", 0),
         (
-            "plan --format markdown --out reconcile-plan.json --detailed-exitcode",
+            "plan --format markdown --out reconcile-plan.json --html reconcile-plan.html "
+            "--detailed-exitcode",
             2,
         ),
         ("apply --plan reconcile-plan.json", 0),
         ("plan --detailed-exitcode", 0),
         ("apply --auto-approve --max-changes 50", 0),
-        ("drift --shard 1/4 --format markdown", 0),
+        ("drift --shard 1/4 --format markdown --html drift.html", 0),
     ]
     assert sandbox.stats()["writes"]["patches"] == 1
     text = summary.read_text()

@@ -38,6 +38,13 @@ target_option = click.option(
     metavar="ID",
     help="Only this ticket (repeatable).",
 )
+html_option = click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write this run's HTML report to FILE (whatever --format prints).",
+)
 shard_option = click.option(
     "--shard",
     metavar="I/N",
@@ -92,6 +99,16 @@ def planned(
         yield PlanRun(settings, manager, desired, manager.plan(desired), sources)
 
 
+def write_html(path: Path | None, plan: Plan, *, drift: bool = False) -> None:
+    """Write the HTML report of ``plan`` to ``path`` (``--html FILE``), when one is given."""
+    if path is None:
+        return
+    try:
+        path.write_text(render(plan, "html", drift=drift), encoding="utf-8")
+    except OSError as error:
+        raise PlanError(f"{path}: cannot write the HTML report: {error.strerror}") from None
+
+
 def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> RequestBudget | None:
     """Under ``--rate-limit``, what applying ``plan`` takes: the reads planning made (apply
     makes them again), one write per ticket to update, and how long that lasts at least.
@@ -119,6 +136,7 @@ def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> Re
     is_flag=True,
     help="Exit 0 when nothing would change, 2 when something would, 1 on error.",
 )
+@html_option
 @target_option
 @shard_option
 @parallelism_option
@@ -128,6 +146,7 @@ def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    html_path: Path | None,
     targets: tuple[str, ...],
     shard: Shard | None,
     **params: Any,
@@ -138,6 +157,7 @@ def plan(
         budget = request_budget(run.manager, result, run.settings.rate_limit)
     click.echo(render(result, fmt, budget=budget), nl=False)
     write_step_summary(result)
+    write_html(html_path, result)
     if out is not None:
         write_saved_plan(result, run.sources, out)
         click.echo(
@@ -153,6 +173,7 @@ def plan(
 @click.command()
 @paths_argument
 @format_option
+@html_option
 @target_option
 @shard_option
 @parallelism_option
@@ -160,6 +181,7 @@ def plan(
 def drift(
     paths: tuple[str, ...],
     fmt: str,
+    html_path: Path | None,
     targets: tuple[str, ...],
     shard: Shard | None,
     **params: Any,
@@ -169,6 +191,7 @@ def drift(
         result = run.plan
     click.echo(render(result, fmt, drift=True), nl=False)
     write_step_summary(result, drift=True)
+    write_html(html_path, result, drift=True)
     if result.errors:
         return ExitStatus.ERROR
     return ExitStatus.CHANGES if result.has_changes else ExitStatus.OK
