@@ -13,7 +13,7 @@ import click
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
 from reconcile.cli.output import FORMATS, render, write_step_summary
 from reconcile.config import Settings
-from reconcile.errors import ExitStatus
+from reconcile.errors import ExitStatus, PlanError
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import Plan, RequestBudget
