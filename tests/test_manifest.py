@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -223,6 +225,24 @@ def test_a_file_given_is_taken_whatever_its_name_and_each_file_once(tmp_path: Pa
     (tmp_path / "link.yaml").symlink_to(tmp_path / "a.yaml")
     found = find_manifest_files([named, named, tmp_path, tmp_path / "a.yaml"])
     assert found == [named, tmp_path / "a.yaml"]
+
+
+def test_overlapping_paths_read_each_file_once(
+    cli: Callable[..., Any], sandbox: Any, tmp_path: Path
+) -> None:
+    """``plan m/ m/network``: the directory inside is no "directory without manifests"."""
+    (tmp_path / "m" / "network").mkdir(parents=True)
+    (tmp_path / "m" / "a.yaml").write_text(
+        "tickets:\n  - id: REQ-0501\n    fields:\n      priority: Critical\n"
+    )
+    (tmp_path / "m" / "network" / "b.yaml").write_text(
+        "tickets:\n  - id: REQ-0509\n    fields:\n      priority: Critical\n"
+    )
+    for paths in (["m/", "m/network"], ["m/network", "m"], ["m/network/b.yaml", "m/"]):
+        result = cli("plan", *paths)
+        assert "Plan: 2 to update, 0 unchanged." in result.stdout, paths
+        assert result.stdout.count("~ REQ-0509") == 1
+    assert find_manifest_files(["m/", "m/network"]) == [Path("m/a.yaml"), Path("m/network/b.yaml")]
 
 
 def test_missing_path_and_broken_symlink_are_errors(tmp_path: Path) -> None:

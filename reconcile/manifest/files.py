@@ -24,7 +24,8 @@ TOOL_FILES = frozenset({"reconcile.yaml", "reconcile.lock.yaml"})
 
 
 def find_manifest_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The manifest files under ``paths``, in order, each once.
+    """The manifest files under ``paths``, in order, each once (also when paths overlap,
+    as ``m/ m/network`` or a file and its directory do: read once, named as first met).
 
     A file is taken as given; a directory is searched recursively, in sorted order,
     for ``*.yaml``/``*.yml``, skipping hidden entries and the tool's own files.
@@ -43,8 +44,10 @@ def find(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     found: list[Path] = []
     seen: set[str] = set()
+    matched = [0]  # manifest files met, each once or again through an overlapping path
 
     def add(path: Path) -> None:
+        matched[0] += 1
         real = os.path.realpath(path)
         if real not in seen:
             seen.add(real)
@@ -56,9 +59,9 @@ def find(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
         if trouble:
             problems.append(file_problem(str(path), trouble))
         elif path.is_dir():
-            found_before, problems_before = len(found), len(problems)
+            matched_before, problems_before = matched[0], len(problems)
             _walk(path, {_dir_key(path)}, add, problems)
-            if len(found) == found_before and len(problems) == problems_before:
+            if matched[0] == matched_before and len(problems) == problems_before:
                 problems.append(
                     file_problem(str(path), "no manifest files (*.yaml, *.yml) in this directory")
                 )
