@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -30,6 +29,12 @@ _DATETIME = re.compile(
 sandbox's ``fields._DATETIME``): ``T`` or a space, seconds optional, a fraction of 1 to 9
 digits only after seconds, then ``Z`` or ``+HH:MM``/``-HH:MM``. Used with ``fullmatch``,
 instead of ``datetime.fromisoformat``, whose forms differ between Python versions."""
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+"""The one UUID form the server takes for a ``reference`` (as the sandbox's ``fields._UUID``):
+8-4-4-4-12 hex digits. ``uuid.UUID`` also reads ``{…}``, ``urn:uuid:…`` and the 32 digits
+without dashes, which the server refuses."""
 
 
 def is_empty(value: Any) -> bool:
@@ -87,7 +92,7 @@ class Field:
             if self.type == "number":
                 return _number_equal(desired, live)
             if self.type == "datetime":
-                return _parse_datetime(desired) == _parse_datetime(live)
+                return _instant(desired) == _instant(live)
             if self.type == "multiselect":
                 return _as_set(desired) == _as_set(live)
         except (TypeError, ValueError):
@@ -241,8 +246,22 @@ def _number_equal(a: Any, b: Any) -> bool:
     return _is_number(a) and _is_number(b) and a == b
 
 
+def _instant(value: Any) -> tuple[datetime, int]:
+    """The instant of a :data:`_DATETIME` string to the precision given: the aware datetime
+    of its whole seconds (aware datetimes compare as instants) and its nanoseconds.
+
+    ``Z`` equals ``+00:00`` and ``.5`` equals ``.500``, but ``.123456000`` and
+    ``.123456999`` differ (a datetime alone keeps only microseconds)."""
+    moment = _parse_datetime(value)
+    match = _DATETIME.fullmatch(value)
+    assert match is not None  # _parse_datetime checked it
+    nanoseconds = int((match["fraction"] or "").ljust(9, "0"))
+    return moment.replace(microsecond=0), nanoseconds
+
+
 def _parse_datetime(value: Any) -> datetime:
-    """The aware datetime of a :data:`_DATETIME` string; a fraction is cut to microseconds."""
+    """The aware datetime of a :data:`_DATETIME` string; a fraction is cut to microseconds
+    (:func:`_instant` compares to the nanosecond)."""
     if not isinstance(value, str):
         raise TypeError("datetime must be a string")
     match = _DATETIME.fullmatch(value)
@@ -353,13 +372,12 @@ def _check_options(field: Field, values: list[str], sensitive: bool) -> str | No
 
 
 def _check_reference(field: Field, value: Any, sensitive: bool) -> str | None:
-    if isinstance(value, str):
-        try:
-            uuid.UUID(value)
-            return None
-        except ValueError:
-            pass
-    return f"expects a UUID reference, got {_describe(value, sensitive)}"
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return None
+    return (
+        "expects a UUID reference in its hyphenated form "
+        f"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got {_describe(value, sensitive)}"
+    )
 
 
 def _check_array(field: Field, value: Any, sensitive: bool) -> str | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconcile.sandbox import Sandbox
 from reconcile.sandbox.fields import check_value
 from reconcile.schema import Field
+
+from sandbox_api import edit_by_hand, field_ids, live, patches_by_ticket
 
 NUMBER = Field(id="f-num", name="cost", label="Cost", type="number")
 DATETIME = Field(id="f-dt", name="window", label="Window", type="datetime")
@@ -123,8 +128,8 @@ def test_a_datetime_with_a_trailing_newline_is_refused() -> None:
         ("2026-12-24T12:30:00+02:30", "2026-12-24T10:00:00Z"),
         ("2026-12-24T00:00:00-23:59", "2026-12-24T23:59:00Z"),
         ("2026-12-24T10:00:00.5Z", "2026-12-24T10:00:00.500000Z"),
-        # Fractions are cut to microseconds, the same way on both sides.
-        ("2026-12-24T10:00:00.1234564Z", "2026-12-24T10:00:00.123456999Z"),
+        ("2026-12-24T10:00:00.123456Z", "2026-12-24T10:00:00.123456000Z"),
+        ("2026-12-24T10:00:00.123456789Z", "2026-12-24T12:00:00.123456789+02:00"),
         ("9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59-05:00"),
     ],
 )
@@ -138,6 +143,10 @@ def test_datetimes_are_equal_when_they_are_the_same_instant(desired: str, live: 
     [
         ("2026-12-24T10:00:00Z", "2026-12-24T10:00:00+01:00"),
         ("2026-12-24T10:00:00.000001Z", "2026-12-24T10:00:00Z"),
+        # Compared to the precision given: nanoseconds count.
+        ("2026-12-24T10:00:00.123456000Z", "2026-12-24T10:00:00.123456999Z"),
+        ("2026-12-24T10:00:00.1234564Z", "2026-12-24T10:00:00.123456Z"),
+        ("2026-12-24T10:00:00.000000001Z", "2026-12-24T10:00:00Z"),
         ("2026-12-24T10:00:00Z", "2026-12-24T10:00:00"),
         ("2026-12-24T10:00:00Z", 1798106400),
     ],
@@ -146,3 +155,84 @@ def test_datetimes_differ_when_they_are_other_instants_or_malformed(
     desired: str, live: Any
 ) -> None:
     assert not DATETIME.equal(desired, live)
+
+
+# --------------------------------------------------------------------------- references
+
+REFERENCE = Field(id="f-ref", name="requester", label="Requester", type="reference")
+CANONICAL = "081fa3d8-346f-460a-a1b1-dc4ae6d46b2d"
+
+
+@pytest.mark.parametrize("value", [CANONICAL, CANONICAL.upper()])
+def test_a_reference_in_hyphenated_form_is_accepted_by_both(value: str) -> None:
+    assert REFERENCE.check(value) is None
+    assert check_value({"type": "reference"}, value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{" + CANONICAL + "}",
+        "urn:uuid:" + CANONICAL,
+        CANONICAL.replace("-", ""),
+        CANONICAL[:-1],
+        CANONICAL + "0",
+        CANONICAL + "\n",
+        " " + CANONICAL,
+        CANONICAL[:8] + CANONICAL[9:13] + "-" + CANONICAL[13:],
+        "０８１fa3d8-346f-460a-a1b1-dc4ae6d46b2d",  # fullwidth digits
+    ],
+    ids=["braces", "urn", "no-dashes", "short", "long", "newline", "space", "moved-dash", "wide"],
+)
+def test_a_reference_in_another_form_is_refused_by_both(value: str) -> None:
+    """What validate and plan accept, the server accepts: the same one form on both sides."""
+    assert REFERENCE.check(value) is not None
+    assert check_value({"type": "reference"}, value) is not None
+
+
+# --------------------------------------------------------------------------- against the sandbox
+
+
+def _manifest(path: Path, field: str, value: str) -> None:
+    path.write_text(f"tickets:\n  - id: REQ-0509\n    fields:\n      {field}: '{value}'\n")
+
+
+def test_datetimes_differ_to_the_nanosecond_in_plan_and_apply(
+    cli: Callable[..., Any], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    requested_at = field_ids(sandbox)["requested_at"]
+    edit_by_hand(sandbox, "REQ-0509", {requested_at: "2026-12-24T10:00:00.123456000Z"})
+    _manifest(tmp_path / "m.yaml", "requested_at", "2026-12-24T10:00:00.123456Z")
+    cli("plan", "m.yaml", "--detailed-exitcode", expect=0)  # the same instant
+    _manifest(tmp_path / "m.yaml", "requested_at", "2026-12-24T10:00:00.123456999Z")
+    cli("plan", "m.yaml", "--detailed-exitcode", expect=2)
+    cli("apply", "m.yaml", "--auto-approve")
+    assert live(sandbox, "REQ-0509")["data"][requested_at] == "2026-12-24T10:00:00.123456999Z"
+    cli("plan", "m.yaml", "--detailed-exitcode", expect=0)
+
+
+REFUSED_FORMS = {
+    "braces": "{081fa3d8-346f-460a-a1b1-dc4ae6d46b2d}",
+    "urn": "urn:uuid:081fa3d8-346f-460a-a1b1-dc4ae6d46b2d",
+    "no-dashes": "081fa3d8346f460aa1b1dc4ae6d46b2d",
+}
+
+
+@pytest.mark.parametrize("form", REFUSED_FORMS.values(), ids=REFUSED_FORMS.keys())
+def test_a_reference_form_the_server_refuses_is_refused_before_any_write(
+    cli: Callable[..., Any], sandbox: Sandbox, tmp_path: Path, form: str
+) -> None:
+    _manifest(tmp_path / "m.yaml", "assignee", form)
+    cli("schema", "pull", "-o", "reconcile.lock.yaml")
+    for command in (["validate", "m.yaml"], ["plan", "m.yaml"], ["apply", "m.yaml", "-y"]):
+        if command[0] == "apply":
+            command = ["apply", "m.yaml", "--auto-approve"]
+        result = cli(*command, expect=1)
+        assert result.stderr.startswith(
+            "Error: m.yaml:4: REQ-0509 field 'assignee': expects a UUID"
+        )
+    assert patches_by_ticket(sandbox) == {}
+    _manifest(tmp_path / "m.yaml", "assignee", "0ab22d79-61ec-49dc-8be1-af5f27be4cef")
+    cli("validate", "m.yaml")
+    cli("apply", "m.yaml", "--auto-approve")  # the form both accept, the server takes
+    assert patches_by_ticket(sandbox) == {"REQ-0509": 1}

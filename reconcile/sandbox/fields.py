@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from datetime import date, time
 from typing import Any
 
@@ -29,11 +28,17 @@ FIELD_TYPES = frozenset(
     {"text", "richtext", "number", "boolean", "date", "datetime", "select", "multiselect"}
     | {"reference", "array"}
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?"
-    r"(?:[Zz]|[+-](\d{2}):(\d{2}))$"
+    r"(?:[Zz]|[+-](\d{2}):(\d{2}))$",
+    re.ASCII,  # ASCII digits only, as the client's schema module reads them
 )
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+"""A ``reference`` is taken only as 8-4-4-4-12 hex digits: not ``{…}``, ``urn:uuid:…`` or
+the 32 digits without dashes (which ``uuid.UUID`` would read)."""
 
 
 def empty_form(field_type: str) -> Any:
@@ -162,11 +167,9 @@ def _outside_options(field: dict[str, Any], values: list[str]) -> str | None:
 
 def _reference(field: dict[str, Any], value: Any) -> str | None:
     if isinstance(value, str):
-        try:
-            uuid.UUID(value)
+        if _UUID.fullmatch(value):
             return None
-        except ValueError:
-            return f"{value[:40]!r} is not a UUID"
+        return f"{value[:40]!r} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
     return f"expects a UUID string (clear with null), got {_describe(value)}"
 
 
