@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -374,10 +375,18 @@ def _check_options(field: Field, values: list[str], sensitive: bool) -> str | No
 def _check_reference(field: Field, value: Any, sensitive: bool) -> str | None:
     if isinstance(value, str) and _UUID.fullmatch(value):
         return None
-    return (
-        "expects a UUID reference in its hyphenated form "
-        f"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got {_describe(value, sensitive)}"
-    )
+    reason = f"expects a UUID reference, got {_describe(value, sensitive)}"
+    if isinstance(value, str) and _reads_as_uuid(value):
+        return f"{reason}: write it as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, the one form taken"
+    return reason
+
+
+def _reads_as_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+        return True
+    except ValueError:
+        return False
 
 
 def _check_array(field: Field, value: Any, sensitive: bool) -> str | None:
