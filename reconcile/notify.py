@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import requests
 
 from reconcile import __version__
-from reconcile.auth import SECRETS
-from reconcile.client import RedactingFilter, describe
+from reconcile.client import describe
+from reconcile.redact import SECRETS, RedactingFilter
 
 log = logging.getLogger("reconcile.watch.notify")
 log.addFilter(RedactingFilter())

@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.apply import SKIPPED, UNCHANGED, ApplyReport
-from reconcile.auth import SECRETS
-from reconcile.client import RedactingFilter, TicketingClient
+from reconcile.client import TicketingClient
 from reconcile.errors import ExitStatus, ReconcileError, UnsafePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard
@@ -44,6 +43,7 @@ from reconcile.manifest import DesiredTicket
 from reconcile.metrics import WRITE_RESULTS, WatchMetrics
 from reconcile.notify import Notification, Notifier
 from reconcile.plan import SENSITIVE, Digest, Plan, Target, TicketChange, canonical_json
+from reconcile.redact import SECRETS, RedactingFilter
 
 log = logging.getLogger("reconcile.watch")
 log.addFilter(RedactingFilter())

@@ -29,7 +29,7 @@ from reconcile.cli.options import (
     target_of,
 )
 from reconcile.cli.plan import manifest_paths, paths_argument, shard_option, target_option
-from reconcile.client import RedactingFilter, connect
+from reconcile.client import connect
 from reconcile.config import Settings, listen_address, load_settings
 from reconcile.endpoints import EndpointServer
 from reconcile.errors import ConfigError, ExitStatus
@@ -37,6 +37,7 @@ from reconcile.journal import Journal
 from reconcile.lock import find_lock
 from reconcile.manager import Shard
 from reconcile.notify import Notifier
+from reconcile.redact import RedactingFilter
 from reconcile.watch import Watcher, WatchOptions
 
 log = logging.getLogger("reconcile.watch")
