@@ -36,6 +36,13 @@ from reconcile.redact import SECRETS
 TokenPost = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
 """POSTs a form to the token endpoint and returns the JSON answer; raises AuthError."""
 
+NEW_TOKEN_HINT = (
+    "get a new token and set RECONCILE_TOKEN (or the token file) again; for the local "
+    "sandbox: export RECONCILE_TOKEN=$(reconcile sandbox token). Client credentials "
+    "(RECONCILE_CLIENT_ID and RECONCILE_CLIENT_SECRET) renew their tokens by themselves"
+)
+"""How to get out of an expired token, for every message that reports one."""
+
 NO_CREDENTIALS = (
     "no credentials: give --token-file FILE, set RECONCILE_TOKEN, or set "
     "RECONCILE_CLIENT_ID and RECONCILE_CLIENT_SECRET (client credentials)"
@@ -52,8 +59,9 @@ class TokenSource(Protocol):
         """The token to send now."""
         ...
 
-    def invalidate(self, token: str) -> None:
-        """Called after the API answered 401 UNAUTHORIZED to a request sent with ``token``."""
+    def invalidate(self, token: str) -> bool:
+        """Called after the API answered 401 UNAUTHORIZED to a request sent with ``token``;
+        True when the source has (or will fetch) a new token worth one more try."""
         ...
 
 
@@ -71,8 +79,9 @@ class StaticToken:
     def token(self) -> str:
         return self._token
 
-    def invalidate(self, token: str) -> None:
-        """Nothing to refresh: the client sees the same token again and gives up."""
+    def invalidate(self, token: str) -> bool:
+        """Nothing to refresh: False, so the client gives up after one 401."""
+        return False
 
 
 class FileToken:
@@ -94,10 +103,12 @@ class FileToken:
                 self._token = self._read()
             return self._token
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: str) -> bool:
+        """Read the file again; True when it now holds another token (worth a retry)."""
         with self._lock:
             if self._token == token:
                 self._token = None
+        return self.token() != token
 
     def _read(self) -> str:
         try:
@@ -156,10 +167,13 @@ class ClientCredentials:
             assert self._token is not None
             return self._token
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: str) -> bool:
+        """Drop ``token`` (once, however many threads saw it refused); always True: the
+        next :meth:`token` is a fresh one from the endpoint, even if it looks the same."""
         with self._lock:
             if self._token == token:
                 self._token = None
+        return True
 
     def _fetch(self) -> None:
         started = self._clock()
@@ -326,8 +340,10 @@ class Claims:
         now = time.time() if now is None else now
         return self.exp is not None and self.exp <= now
 
-    def write_problem(self, write_roles: tuple[str, ...]) -> str | None:
+    def write_problem(self, write_roles: tuple[str, ...], now: float | None = None) -> str | None:
         """Why this token cannot update tickets, or None if it looks like it can."""
+        if self.expired(now):
+            return "it has expired"
         if "tickets:write" not in self.scopes:
             scopes = " ".join(self.scopes) or "none"
             return f"it lacks scope tickets:write (scopes: {scopes})"
@@ -350,10 +366,8 @@ def preflight(claims: Claims, settings: Settings, *, write: bool, now: float | N
     if claims.expired(now):
         expired_at = claims.expires_at()
         assert expired_at is not None
-        raise AuthError(
-            f"the token expired at {expired_at:%Y-%m-%d %H:%M:%S} UTC; get a new one "
-            "(client credentials refresh by themselves)"
-        )
+        when = f"{expired_at:%Y-%m-%d %H:%M:%S} UTC"
+        raise AuthError(f"the token expired at {when}; {NEW_TOKEN_HINT}")
     if write:
         problem = claims.write_problem(settings.write_roles)
         if problem:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -40,13 +41,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
+    NameResolutionError,
     NewConnectionError,
     ReadTimeoutError,
 )
 from urllib3.util.retry import Retry
 
 from reconcile import __version__
-from reconcile.auth import Claims, TokenSource, preflight, token_source_from
+from reconcile.auth import NEW_TOKEN_HINT, Claims, TokenSource, preflight, token_source_from
 from reconcile.config import Settings
 from reconcile.errors import (
     ApiError,
@@ -62,6 +64,8 @@ from reconcile.schema import Schema
 from reconcile.ticket import DISPLAY_ID, LiveTicket, update_body
 
 log = logging.getLogger("reconcile.http")
+notices = logging.getLogger("reconcile.notice")
+"""What a user waiting on a run should hear about at once (the CLI always shows it)."""
 
 API_PREFIX = "/api/v2/ticketing"
 USER_AGENT = f"reconcile/{__version__}"
@@ -78,7 +82,6 @@ _RETRY_CAUSES = {
     "NameResolutionError": "a failed name lookup",
     "ProtocolError": "a lost connection",
 }
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 log.addFilter(RedactingFilter())
@@ -130,7 +133,9 @@ class _Retry(Retry):
     def increment(self, *args: Any, **kwargs: Any) -> _Retry:
         fresh = super().increment(*args, **kwargs)  # raises when exhausted
         if self.on_retry is not None and fresh.history:
-            self.on_retry(fresh.history[-1])
+            pool = kwargs.get("_pool")
+            origin = f"{pool.scheme}://{pool.host}:{pool.port}" if pool is not None else "?"
+            self.on_retry(fresh.history[-1], origin)
         return fresh
 
 
@@ -178,6 +183,7 @@ class Transport:
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._pacer = _Pacer(settings.rate_limit) if settings.rate_limit else None
+        self._unreachable: set[str] = set()
         retry = _Retry(
             total=settings.retries,
             connect=settings.retries,
@@ -275,7 +281,11 @@ class Transport:
         try:
             response = self.send("token", "POST", url, data=form)
         except requests.RequestException as error:
-            raise AuthError(f"cannot reach the token endpoint {url}: {describe(error)}") from None
+            if isinstance(error, requests.exceptions.SSLError):
+                raise ConfigError(tls_problem(url, error)) from None
+            hint = unreachable_hint(url, error, self.settings.retries)
+            reason = describe(error)
+            raise AuthError(f"cannot reach the token endpoint {url}: {reason}{hint}") from None
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, dict):
             detail = _token_error(response, body)
@@ -287,12 +297,26 @@ class Transport:
             )
         return body
 
-    def _on_retry(self, history: Any) -> None:
+    def _on_retry(self, history: Any, origin: str) -> None:
         with self._lock:
             self._counts["retries"] += 1
+            first_failed_connect = (
+                isinstance(history.error, NewConnectionError | ConnectTimeoutError)
+                and origin not in self._unreachable
+            )
+            if first_failed_connect:
+                self._unreachable.add(origin)
         why = history.status or _RETRY_CAUSES.get(type(history.error).__name__, "an error")
         path = urlsplit(history.url or "").path
         log.info("retrying %s %s after %s", history.method, path, why)
+        if first_failed_connect:
+            # Said once per origin and whatever the verbosity: the backoff takes seconds.
+            notices.warning(
+                "cannot connect to %s (%s); retrying up to %d times",
+                origin,
+                why,
+                self.settings.retries,
+            )
         if self._pacer is not None:
             self._pacer.wait()
 
@@ -435,14 +459,15 @@ class TicketingClient:
                 raise self._transport_error(error, method, what) from None
             if response.status_code != 401 or _code(response) == "USER_PERMISSION_FAILURE":
                 return response
-            if attempt == 1:
-                self.token_source.invalidate(token)
-                if self.token_source.token() != token:
-                    continue
+            # Whatever the request (the first one too): a source that can get a new token
+            # gets one and the request goes once more, even if the new token looks the same.
+            if attempt == 1 and self.token_source.invalidate(token):
+                continue
             code = _code(response) or "UNAUTHORIZED"
+            message = _message(response)
             raise AuthError(
                 f"{what}: the API refused the token from {self.token_source.description} "
-                f"(401 {code}: {_message(response)})"
+                f"(401 {code}: {message})" + (f"; {NEW_TOKEN_HINT}" if _expired(message) else "")
             )
         raise AssertionError("unreachable")
 
@@ -452,13 +477,11 @@ class TicketingClient:
         reason = describe(error)
         host = urlsplit(self._api).netloc
         if isinstance(error, requests.exceptions.SSLError):
-            return ConfigError(
-                f"TLS verification of {host} failed ({reason}); for a private CA give "
-                "--ca-bundle FILE or REQUESTS_CA_BUNDLE"
-            )
+            return ConfigError(tls_problem(self.settings.base_url or "", error))
         if method in _WRITES and not _never_sent(error):
             return OutcomeUnknown(f"{what}: {reason}: the write may or may not have landed")
-        return ApiError(f"{what}: {reason} (host {host})")
+        hint = unreachable_hint(self.settings.base_url or "", error, self.settings.retries)
+        return ApiError(f"{what}: {reason} (host {host}){hint}")
 
     def _raise_for(self, response: requests.Response, what: str, *, write: bool) -> None:
         """Map an error answer to the exception of :mod:`reconcile.errors`; 2xx passes."""
@@ -538,12 +561,69 @@ def describe(error: BaseException) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+    """A literal loopback address, or exactly ``localhost``.
+
+    Any other name goes to the resolver (``x.localhost``, ``localhost.localdomain``,
+    ``localhost.``), which may answer with a remote address: it is treated as remote.
+    """
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def unreachable_hint(url: str, error: requests.RequestException, retries: int) -> str:
+    """What to check when nothing answered at ``url`` (empty for other errors)."""
+    if not isinstance(error, requests.ConnectionError) or not _never_sent(error):
+        return ""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if isinstance(_reason(error), NameResolutionError):
+        return f" after {retries} retries: is {parts.hostname} the right host name?"
+    return f" after {retries} retries: is a server running at {origin}?"
+
+
+def tls_problem(url: str, error: requests.RequestException) -> str:
+    """The message for a failed TLS handshake: plain http where https was asked, or trust."""
+    parts = urlsplit(url)
+    host = parts.netloc
+    if _speaks_plain_http(parts.hostname or "", parts.port or 443, str(_reason(error))):
+        plain = url.replace("https://", "http://", 1)
+        return (
+            f"{host} answers plain HTTP, not HTTPS: the TLS handshake got an HTTP answer; "
+            f"use {plain} if that server is really meant (http:// is allowed to loopback "
+            "only, or with --allow-insecure-http)"
+        )
+    return (
+        f"TLS verification of {host} failed ({describe(error)}); for a private CA give "
+        "--ca-bundle FILE or REQUESTS_CA_BUNDLE"
+    )
+
+
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
+"""OpenSSL's reasons for a first answer that is no TLS record (a plain-HTTP server's)."""
+
+
+def _speaks_plain_http(host: str, port: int, reason: str) -> bool:
+    """True when the server's first bytes were not TLS and it answers a plain HTTP request.
+
+    Only asked after a failed handshake whose OpenSSL reason says the answer was not a
+    TLS record, so a certificate problem never costs a probe.
+    """
+    if not any(code in reason for code in _NOT_TLS) or not host:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=5) as probe:
+            probe.sendall(b"HEAD / HTTP/1.0\r\nHost: " + host.encode("idna") + b"\r\n\r\n")
+            return probe.recv(5) == b"HTTP/"
+    except (OSError, UnicodeError):
+        return False
+
+
+def _expired(message: str) -> bool:
+    return "expired" in message.lower()
 
 
 def _never_sent(error: requests.RequestException) -> bool:

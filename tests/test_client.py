@@ -396,6 +396,7 @@ def test_static_token_rejected_is_auth_error_after_one_request(sandbox: Any) -> 
     with client_for(sandbox, token) as client, pytest.raises(AuthError) as caught:
         client.get_schema()
     assert "refused the token from RECONCILE_TOKEN (401 UNAUTHORIZED" in str(caught.value)
+    assert "Token has expired); get a new token" in str(caught.value)
     assert api_requests(sandbox) == 1  # the same token is not sent twice
 
 
@@ -462,7 +463,18 @@ def test_bad_client_secret_is_auth_error(sandbox: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://example.invalid", "http://10.1.2.3:8080", "http://sub.example.invalid/x"]
+    "url",
+    [
+        "http://example.invalid",
+        "http://10.1.2.3:8080",
+        "http://sub.example.invalid/x",
+        # Names that merely look local go to the resolver, which may answer anything:
+        "http://x.localhost:8080",
+        "http://localhost.localdomain:8080",
+        "http://ip6-localhost:8080",
+        "http://localhost.:8080",
+        "http://127.0.0.1.nip.io:8080",
+    ],
 )
 def test_plain_http_to_a_remote_host_is_refused_before_any_connection(url: str) -> None:
     settings = Settings(base_url=url, tenant_id="t", realm="r")
@@ -483,7 +495,14 @@ def test_plain_http_token_endpoint_is_refused_too() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://localhost:1", "http://127.0.0.2:1", "http://[::1]:1", "https://example.invalid"]
+    "url",
+    [
+        "http://localhost:1",
+        "http://LOCALHOST:1",
+        "http://127.0.0.2:1",
+        "http://[::1]:1",
+        "https://example.invalid",
+    ],
 )
 def test_loopback_and_https_are_allowed(url: str) -> None:
     TicketingClient(Settings(base_url=url, tenant_id="t", realm="r"), StaticToken("x" * 20)).close()

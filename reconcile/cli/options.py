@@ -197,14 +197,23 @@ def setup_logging(verbosity: int) -> None:
             logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
     logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.ERROR)
+    notice = logging.getLogger("reconcile.notice")  # always shown: a run is waiting on it
+    for handler in [h for h in notice.handlers if h.get_name() == _HANDLER_NAME]:
+        notice.removeHandler(handler)
+    notice.propagate = False
+    notice.addHandler(_stderr_handler("reconcile: %(message)s"))
     if verbosity <= 0:
         return
     for name in ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",):
-        handler = _StderrHandler()
-        handler.set_name(_HANDLER_NAME)
-        handler.addFilter(RedactingFilter())
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         logger = logging.getLogger(name)
-        logger.addHandler(handler)
+        logger.addHandler(_stderr_handler("%(name)s: %(message)s"))
         if name == "reconcile":
             logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+
+
+def _stderr_handler(form: str) -> logging.Handler:
+    handler = _StderrHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(form))
+    return handler

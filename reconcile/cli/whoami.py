@@ -40,7 +40,7 @@ def whoami(output_format: str, **params: Any) -> None:
         transport.close()
 
     now = time.time()
-    write_problem = claims.write_problem(settings.write_roles)
+    write_problem = claims.write_problem(settings.write_roles, now)
     info = {
         "identity": claims.identity,
         "sub": claims.sub,
