@@ -1,13 +1,17 @@
 """Settings: flag > environment > ``reconcile.yaml`` > default.
 
-Every setting has one entry in :data:`SETTINGS`: its environment variable, whether the
+Every setting has one entry in :data:`SPECS`: its environment variable, whether the
 config file may hold it, and how its value is read. :func:`load_settings` walks the
 sources in order and records where each value came from, so an error names the flag,
 the variable or the ``file:line`` that gave the bad value.
 
 ``reconcile.yaml`` is found by looking from the current directory upward to the git
 root (the first directory holding ``.git``); outside a git repository only the current
-directory is looked at. ``--config FILE`` or ``RECONCILE_CONFIG`` names another file.
+directory is looked at. A ``pyproject.toml`` with a ``[tool.reconcile]`` table counts
+too: the nearest directory holding either file wins, and in one directory
+``reconcile.yaml`` wins (the two are never merged), as a tool's own file beats
+pyproject.toml for ruff or mypy. ``--config FILE`` or ``RECONCILE_CONFIG`` names
+another file (a ``.toml`` one is read as a pyproject.toml).
 Relative paths in the file resolve against the file's directory; relative paths from
 flags and the environment resolve against the current directory.
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 import difflib
 import math
 import os
-from collections.abc import Callable, Mapping
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,16 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconcile.errors import ConfigError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 CONFIG_NAMES = ("reconcile.yaml", "reconcile.yml")
 """File names looked for when no ``--config`` is given."""
+
+PYPROJECT = "pyproject.toml"
+"""Looked for after :data:`CONFIG_NAMES` in each directory; used if it has ``[tool.reconcile]``."""
 
 CATALOG_TYPES = ("template", "agent", "user")
 """Accepted values of the PATCH ``type`` query parameter (the vendor's page)."""
@@ -546,7 +560,8 @@ def _anchor(value: Path | tuple[Path, ...], base: Path | None) -> Any:
 
 
 def _find_config(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path) -> Path | None:
-    """``--config``, else ``RECONCILE_CONFIG``, else the nearest reconcile.yaml up to git root."""
+    """``--config``, else ``RECONCILE_CONFIG``, else the nearest reconcile.yaml, or
+    pyproject.toml with a ``[tool.reconcile]`` table, up to the git root."""
     explicit = flags.get("config")
     label = "--config"
     if explicit is None and env.get("RECONCILE_CONFIG", "").strip():
@@ -562,6 +577,9 @@ def _find_config(flags: Mapping[str, Any], env: Mapping[str, str], cwd: Path) ->
             candidate = directory / name
             if candidate.is_file():
                 return candidate
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file() and _has_tool_table(pyproject, cwd):
+            return pyproject
     return None
 
 
@@ -578,28 +596,44 @@ def _search_dirs(cwd: Path) -> list[Path]:
 def _read_config(path: Path, cwd: Path) -> dict[str, tuple[Any, str, Path]]:
     """Parse the config file into ``{key: (raw value, "file:line", directory)}``."""
     shown = _display(path, cwd)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{shown}: cannot read config file: {error.__class__.__name__}") from None
+    text = _read_text(path, shown)
+    if path.suffix == ".toml":
+        return _checked(_toml_settings(text, shown), shown, path.parent)
     try:
         data = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        at = f":{mark.line + 1}" if mark else ""
+        line = f":{mark.line + 1}" if mark else ""
         problem = (error.problem or error.context or "invalid YAML").strip()
-        raise ConfigError(f"{shown}{at}: {problem}") from None
+        raise ConfigError(f"{shown}{line}: {problem}") from None
     except YAMLError:
         raise ConfigError(f"{shown}: invalid YAML") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{shown}:1: expected a mapping of settings (key: value)")
+    lines = [
+        (key, raw, data.lc.key(key)[0] + 1 if hasattr(data, "lc") else 1)
+        for key, raw in data.items()
+    ]
+    return _checked(lines, shown, path.parent)
 
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{shown}: cannot read config file: {error.__class__.__name__}") from None
+
+
+def _checked(
+    entries: Iterable[tuple[Any, Any, int]], shown: str, directory: Path
+) -> dict[str, tuple[Any, str, Path]]:
+    """``(key, raw value, line)`` entries of a config file, with unknown keys and
+    secrets refused (every problem at once, each at ``file:line``, no value shown)."""
     problems = []
     values: dict[str, tuple[Any, str, Path]] = {}
-    for key, raw in data.items():
-        line = data.lc.key(key)[0] + 1 if hasattr(data, "lc") else 1
+    for key, raw, line in entries:
         where = f"{shown}:{line}"
         name = str(key)
         normal = name.lower().replace("-", "_")
@@ -614,10 +648,67 @@ def _read_config(path: Path, cwd: Path) -> dict[str, tuple[Any, str, Path]]:
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(FILE_KEYS)}"
             problems.append(f"{where}: unknown setting {name!r} ({hint})")
         else:
-            values[name] = (raw, where, path.parent)
+            values[name] = (raw, where, directory)
     if problems:
         raise ConfigError("\n".join(problems))
     return values
+
+
+def _has_tool_table(path: Path, cwd: Path) -> bool:
+    """Whether a pyproject.toml found on the way up holds ``[tool.reconcile]``."""
+    shown = _display(path, cwd)
+    text = _read_text(path, shown)
+    if "reconcile" not in text:  # most pyproject.toml files: no need to parse them
+        return False
+    return "reconcile" in _toml(text, shown).get("tool", {})
+
+
+def _toml(text: str, shown: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib ends its messages with "(at line N, column M)"
+        found = re.search(r"\s*\(at line (\d+), column \d+\)$", str(error))
+        line = f":{found.group(1)}" if found else ""
+        problem = str(error)[: found.start()] if found else str(error)
+        raise ConfigError(f"{shown}{line}: invalid TOML: {problem}") from None
+
+
+def _toml_settings(text: str, shown: str) -> list[tuple[str, Any, int]]:
+    """The ``[tool.reconcile]`` table of a pyproject.toml as ``(key, value, line)``."""
+    table = _toml(text, shown).get("tool", {}).get("reconcile")
+    lines, header = _toml_key_lines(text)
+    if table is None:
+        raise ConfigError(f"{shown}: no [tool.reconcile] table")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{shown}:{header}: tool.reconcile must be a table of settings")
+    return [(key, value, lines.get(key, header)) for key, value in table.items()]
+
+
+_TOML_HEADER = re.compile(r"\[\s*([^\[\]]+?)\s*\](?:\s*#.*)?$")
+_TOML_KEY = re.compile(r"""(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _toml_key_lines(text: str) -> tuple[dict[str, int], int]:
+    """Where each key of ``[tool.reconcile]`` is (1-based), and the table's header line.
+
+    Only for messages: tomllib gives values without positions. A key written another
+    way (``tool.reconcile.x = 1`` at the top) is placed at the header, or line 1.
+    """
+    lines: dict[str, int] = {}
+    header, section = 1, None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        heading = _TOML_HEADER.match(stripped)
+        if heading:
+            section = re.sub(r"\s+", "", heading.group(1)).replace('"', "")
+            if section == "tool.reconcile":
+                header = number
+            continue
+        key = _TOML_KEY.match(stripped) if section == "tool.reconcile" else None
+        if key:
+            lines.setdefault(next(g for g in key.groups() if g), number)
+    return lines, header
 
 
 def _secret_hint(key: str) -> str | None:
@@ -642,5 +733,5 @@ def _how_to_give(name: str) -> str:
     spec = _BY_NAME[name]
     ways = [spec.flag] if spec.flag else []
     ways += [f"set {variable}" for variable in spec.env[:1]]
-    ways.append(f"add {name} to reconcile.yaml")
+    ways.append(f"add {name} to reconcile.yaml (or [tool.reconcile] in pyproject.toml)")
     return f"no {name}: {', '.join(ways[:-1])} or {ways[-1]}"

@@ -256,3 +256,95 @@ def test_require_names_every_missing_setting_and_how_to_give_it() -> None:
 def test_token_base_url_defaults_to_base_url() -> None:
     assert Settings(base_url="https://api").token_base_url == "https://api"
     assert Settings(base_url="https://api", auth_url="https://sso").token_base_url == "https://sso"
+
+
+# --------------------------------------------------------------------------- pyproject.toml
+
+PYPROJECT = """\
+[project]
+name = "tickets"
+
+[tool.ruff]
+line-length = 100
+
+[tool.reconcile]
+realm = "from-pyproject"   # a comment
+parallelism = 3
+manifests = ["tickets/"]
+"""
+
+
+def test_pyproject_tool_table_is_a_config_source(repo: Path) -> None:
+    write(repo / "pyproject.toml", PYPROJECT)
+    (repo / "tickets").mkdir()
+    settings = load_settings({}, env={"RECONCILE_PARALLELISM": "5"}, cwd=repo / "tickets")
+    assert settings.config_path == repo / "pyproject.toml"
+    assert settings.realm == "from-pyproject"
+    assert settings.parallelism == 5  # environment over file
+    assert settings.manifests == (repo / "tickets/",)
+    assert settings.sources["realm"].endswith("repo/pyproject.toml:8")
+
+
+def test_pyproject_without_the_table_is_passed_over(repo: Path) -> None:
+    write(repo / "reconcile.yaml", "realm: root-yaml\n")
+    write(repo / "sub" / "pyproject.toml", '[project]\nname = "reconcile-tools"\n')
+    assert load_settings({}, env={}, cwd=repo / "sub").realm == "root-yaml"
+
+
+def test_reconcile_yaml_wins_over_pyproject_in_the_same_directory(repo: Path) -> None:
+    write(repo / "pyproject.toml", PYPROJECT)
+    write(repo / "reconcile.yaml", "realm: from-yaml\n")
+    settings = load_settings({}, env={}, cwd=repo)
+    assert settings.realm == "from-yaml"
+    assert settings.parallelism == 10  # the two are not merged
+    write(repo / "sub" / "pyproject.toml", '[tool.reconcile]\nrealm = "nearer"\n')
+    assert load_settings({}, env={}, cwd=repo / "sub").realm == "nearer"
+
+
+def test_pyproject_named_by_config(repo: Path) -> None:
+    write(repo / "envs" / "pyproject.toml", '[tool.reconcile]\nrealm = "named"\n')
+    settings = load_settings({"config": "envs/pyproject.toml"}, env={}, cwd=repo)
+    assert settings.realm == "named"
+    write(repo / "other.toml", "[tool.black]\nline-length = 1\n")
+    with pytest.raises(ConfigError, match=r"^other.toml: no \[tool.reconcile\] table$"):
+        load_settings({"config": "other.toml"}, env={}, cwd=repo)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            'realm = "r"\nparalelism = 4\n',
+            r"pyproject.toml:9: unknown setting 'paralelism' \(did you mean 'parallelism'\?\)",
+        ),
+        (
+            'client_secret = "s3cr3t-never-shown"\n',
+            r"pyproject.toml:8: 'client_secret' looks like a secret.*RECONCILE_CLIENT_SECRET",
+        ),
+        ("timeout = inf\n", r"pyproject.toml:8: timeout: expected a finite number, got inf"),
+        (
+            "parallelism = 1000\n",
+            r"pyproject.toml:8: parallelism: expected an integer <= 64, got 1000",
+        ),
+        (
+            '"base_url" = "ftp://x"\n',
+            r"pyproject.toml:8: base_url: expected an http:// or https:// URL",
+        ),
+        ("realm = \n", r"pyproject.toml:8: invalid TOML: "),
+    ],
+)
+def test_pyproject_problems_name_file_and_line(repo: Path, table: str, expected: str) -> None:
+    write(
+        repo / "pyproject.toml",
+        '[project]\nname = "x"\n\n# settings\n\n\n[tool.reconcile]\n' + table,
+    )
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings({}, env={}, cwd=repo)
+    assert "s3cr3t" not in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+
+
+def test_pyproject_tool_reconcile_must_be_a_table(repo: Path) -> None:
+    write(repo / "pyproject.toml", "[tool]\nreconcile = 3\n")
+    with pytest.raises(ConfigError, match=r"pyproject.toml:1: tool.reconcile must be a table"):
+        load_settings({}, env={}, cwd=repo)

@@ -6,6 +6,7 @@ Each bad value is refused with one line naming the setting and where it came fro
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -106,3 +107,16 @@ def test_the_readme_lists_every_setting() -> None:
             assert f"`{variable}`" in row, (spec.name, variable)
         if spec.flag:
             assert f"`{spec.flag}`" in row, (spec.name, spec.flag)
+
+
+def test_pyproject_settings_reach_the_command_and_bad_ones_are_one_line(
+    cli: Callable[..., object], tmp_path: Path
+) -> None:
+    (tmp_path / "m.yaml").write_text("tickets:\n  - id: REQ-0509\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.reconcile]\nmanifests = ["m.yaml"]\n')
+    plan = json.loads(cli("plan", "--format", "json").stdout)  # manifests from pyproject
+    assert plan["summary"]["unchanged"] == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.reconcile]\nparallelism = inf\n")
+    _one_error_line(
+        cli("plan", expect=1).stderr, "pyproject.toml:2", "parallelism", "expected an integer"
+    )

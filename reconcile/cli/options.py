@@ -94,7 +94,8 @@ _CONNECTION_OPTIONS = (
         "--config",
         metavar="FILE",
         type=click.Path(),
-        help="Config file instead of the nearest reconcile.yaml [RECONCILE_CONFIG].",
+        help="Config file instead of the nearest reconcile.yaml or pyproject.toml "
+        "[tool.reconcile] [RECONCILE_CONFIG].",
     ),
     setting_option("token_file"),
     setting_option("timeout"),

@@ -23,7 +23,11 @@ from reconcile.manifest import find_manifest_files, load_manifests, resolve_tick
     help="Schema lock to check field names, types and options against "
     "[default: reconcile.lock.yaml beside reconcile.yaml, else in the current directory].",
 )
-@click.option("--config", metavar="FILE", help="Config file instead of the nearest reconcile.yaml.")
+@click.option(
+    "--config",
+    metavar="FILE",
+    help="Config file instead of the nearest reconcile.yaml or pyproject.toml [tool.reconcile].",
+)
 def validate(paths: tuple[str, ...], schema_file: Path | None, config: str | None) -> ExitStatus:
     """Check the manifests in PATHS without network: exit 0 valid, 1 invalid.
 
