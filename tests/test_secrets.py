@@ -487,3 +487,23 @@ def test_sensitive_value_quoted_by_a_server_message_is_masked(
     assert "changed by the secrets test" not in result.everything()
     assert str(workdir / "journal.jsonl") in result.files
     assert_no_secret(result, *secrets_of(env))
+
+
+def test_a_bug_traceback_goes_through_the_scrubber(
+    bot_sandbox: Any, workdir: Path, capsys: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """An unexpected exception that quotes the token: exit 1, its traceback scrubbed."""
+    token = bot_token(bot_sandbox)
+
+    def buggy(cls: Any, token: str, source: str = "") -> None:
+        raise RuntimeError(f"bug while holding {token}")
+
+    monkeypatch.setattr("reconcile.auth.Claims.from_token", classmethod(buggy))
+    result = run(
+        ["whoami", *connection(bot_sandbox)], {"RECONCILE_TOKEN": token},
+        workdir, capsys, caplog, monkeypatch,
+    )  # fmt: skip
+    assert result.status == 1
+    assert "Error: unexpected error (a bug in reconcile); traceback:" in result.stderr
+    assert "RuntimeError: bug while holding [redacted]" in result.stderr
+    assert token not in result.everything()

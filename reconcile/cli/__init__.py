@@ -10,6 +10,7 @@ everything a command writes passes through the safe output streams installed her
 from __future__ import annotations
 
 import sys
+import traceback
 
 import click
 
@@ -56,7 +57,12 @@ for command in (
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with reconcile's exit statuses (never click's 2 for usage)."""
     with safe_output():
-        status = _run(argv)
+        try:
+            status = _run(argv)
+        except Exception:  # a bug: its traceback still goes through the secret scrubber
+            click.echo("Error: unexpected error (a bug in reconcile); traceback:", err=True)
+            traceback.print_exc()
+            status = ExitStatus.ERROR
     sys.exit(int(status or 0))
 
 
