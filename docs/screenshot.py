@@ -52,7 +52,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1100, "height": 800})
             page.goto(path.as_uri())
             for ticket_id in OPEN:
-                row = page.locator("#tickets > li").filter(has_text=ticket_id)
+                row = page.locator("#tickets li").filter(has_text=ticket_id)
                 row.locator("summary").click()
                 row.locator("table.fields").wait_for()
             out = ROOT / "docs" / "html-report.png"

@@ -237,7 +237,7 @@ class Report:
         return [
             tuple(row)
             for row in self.page.eval_on_selector_all(
-                "#tickets > li",
+                "#tickets .chunk > li",
                 "rows => rows.filter(r => r.checkVisibility())"
                 ".map(r => [r.querySelector('.id').textContent, r.dataset.status])",
             )
@@ -247,7 +247,7 @@ class Report:
         return [ticket_id for ticket_id, _ in self.rows()]
 
     def row(self, ticket_id: str) -> Any:
-        return self.page.locator("#tickets > li").filter(
+        return self.page.locator("#tickets .chunk > li").filter(
             has=self.page.locator("code.id", has_text=re.compile(f"^{ticket_id}$"))
         )
 
@@ -434,3 +434,26 @@ def test_print_and_dark_mode(open_report):
     page.evaluate("window.dispatchEvent(new Event('afterprint'))")
     assert page.eval_on_selector_all("details[open]", "ds => ds.length") == 0
     assert report.problems == []
+
+
+@pytest.mark.browser
+def test_filters_and_search_work_across_chunks_of_a_large_plan(open_report):
+    """600 rows are three chunks of the list: filtering and search see all of them."""
+    summary = (FieldChange("f", "summary", "a", "b"),)
+    changes = [
+        TicketChange(id=f"REQ-{n:04d}", action="update", etag="e", fields=summary)
+        if n % 100
+        else TicketChange(id=f"REQ-{n:04d}", action="error", error="not found")
+        for n in range(50, 601, 50)
+    ]
+    unchanged = tuple(f"REQ-{n:04d}" for n in range(1, 601) if n % 50)
+    page_html = _render(Plan(changes=tuple(changes), unchanged=unchanged))
+    assert page_html.count('<ul class="chunk">') == 3
+    report = open_report(page_html)
+    assert len(report.rows()) == 600
+    report.page.check("input[name=filter][value=errors]", force=True)
+    assert report.ids() == [f"REQ-{n:04d}" for n in range(100, 601, 100)]
+    report.page.check("input[name=filter][value=changes]", force=True)
+    report.page.fill("#search", "req-05")
+    assert report.ids() == ["REQ-0550"]
+    assert report.problems == [] and report.requests == []

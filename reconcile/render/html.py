@@ -39,6 +39,8 @@ from reconcile.render._values import (
     unified_diff,
 )
 
+CHUNK_ROWS = 250
+"""Rows per chunk of the list: the unit the browser lays out, paints or skips."""
 UNCHANGED = "unchanged"
 CREATE = "create"
 
@@ -155,6 +157,7 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
             counts=counts,
             filters=filters,
             rows=rows,
+            chunk_size=CHUNK_ROWS,
             labels=labels,
             schema_drift=data.get("schema_drift", []),
             budget=budget.describe() if budget is not None else None,
@@ -298,7 +301,7 @@ def _filter_rules() -> str:
         for value, _, statuses in filters
         if statuses
     }
-    selectors = [f'.tickets[data-filter="{v}"] > li:not({shown})' for v, shown in hidden.items()]
+    selectors = [f'.tickets[data-filter="{v}"] li:not({shown})' for v, shown in hidden.items()]
     return ",\n".join(selectors) + " { display: none; }\n"
 
 

@@ -7,7 +7,7 @@
   var search = document.getElementById("search");
   var shown = document.getElementById("shown");
   var none = document.getElementById("none");
-  var rows = Array.prototype.slice.call(list.children);
+  var rows = Array.prototype.slice.call(list.querySelectorAll(".chunk > li"));
   var statuses = rows.map(function (row) { return row.getAttribute("data-status"); });
   var haystacks = rows.map(function (row) { return row.getAttribute("data-search"); });
   var wanted = null;
