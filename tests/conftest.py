@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconcile.sandbox import DEMO_ADMIN, Sandbox, SandboxOptions
+from reconcile.sandbox.clock import Clock
 
 from cli_runner import CliResult, run_cli
 
@@ -22,13 +23,14 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
-    """Start sandboxes from ``SandboxOptions`` keywords (``port`` defaults to 0); all are
-    stopped at teardown."""
+    """Start sandboxes from ``SandboxOptions`` keywords (``port`` defaults to 0) and an
+    optional ``clock`` (a ``ManualClock`` lets a test move time); all are stopped at
+    teardown."""
     started: list[Sandbox] = []
 
-    def start(**options: Any) -> Sandbox:
+    def start(clock: Clock | None = None, **options: Any) -> Sandbox:
         options.setdefault("port", 0)
-        running = Sandbox(SandboxOptions(**options)).start()
+        running = Sandbox(SandboxOptions(**options), clock=clock).start()
         started.append(running)
         return running
 

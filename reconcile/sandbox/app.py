@@ -36,7 +36,6 @@ import functools
 import json
 import logging
 import socket
-import time
 from collections.abc import Callable, Iterable
 from importlib.resources import files
 from typing import Any
@@ -48,6 +47,7 @@ from werkzeug.wrappers import Request, Response
 
 from reconcile.sandbox import faults as fault_kinds
 from reconcile.sandbox.auth import Identity, TokenError, Verifier, make_token
+from reconcile.sandbox.clock import Clock, SystemClock
 from reconcile.sandbox.faults import Faults
 from reconcile.sandbox.fields import check_value, is_empty, same_value
 from reconcile.sandbox.options import MAX_BODY_BYTES, Client
@@ -62,6 +62,8 @@ ETAG_MESSAGE = "Ticket might have been updated. Please check changes and resubmi
 CATALOG_TYPES = ("template", "agent", "user")
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
+SOCKET_KEY = "reconcile.sandbox.socket"
+"""The environ key under which the server hands over the connection's socket."""
 _SANDBOX_ROUTES = frozenset({"stats", "reset_stats", "health", "openapi"})
 
 URL_MAP = Map(
@@ -145,7 +147,9 @@ class SandboxApp:
         faults: Faults,
         retry_after: int | str,
         stats: Stats,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self.store = store
         self.tenant_id = tenant_id
         self.realm = realm
@@ -155,7 +159,7 @@ class SandboxApp:
         self.faults = faults
         self.retry_after = retry_after
         self.stats = stats
-        self.verifier = Verifier(secret, realm)
+        self.verifier = Verifier(secret, realm, self.clock)
         self.base_url = ""
         self.write_delay = 0.0
         self.echo_token_form = False
@@ -213,7 +217,7 @@ class SandboxApp:
         if dropped:
             # Only now, with the counters up to date: a client that sees the drop and
             # reads /_sandbox/stats at once must find it counted.
-            sock = environ.get("werkzeug.socket")
+            sock = environ.get(SOCKET_KEY)
             with contextlib.suppress(OSError):
                 if sock is not None:
                     sock.shutdown(socket.SHUT_RDWR)
@@ -454,7 +458,7 @@ class SandboxApp:
         fields = self.store.fields_by_type.get(ticket["ticket_type_id"], {})
         noop = all(same_value(fields[k]["type"], v, data.get(k)) for k, v in update.items())
         if self.write_delay:
-            time.sleep(self.write_delay)
+            self.clock.sleep(self.write_delay)
         new_etag = self.store.compare_and_swap(object_id, etag, {**data, **update}, identity.name)
         if new_etag is None:
             self.stats.mismatch()
@@ -488,7 +492,7 @@ class SandboxApp:
         if fault is None:
             return
         self.stats.fault(fault)
-        if fault == fault_kinds.DROP and request.environ.get("werkzeug.socket") is not None:
+        if fault == fault_kinds.DROP and request.environ.get(SOCKET_KEY) is not None:
             request.environ["reconcile.dropped"] = True  # __call__ drops the connection
             raise Answer(Response(b"", 500))
         raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
@@ -543,6 +547,7 @@ class SandboxApp:
             expires_in=self.token_lifetime,
             issuer_base=self.base_url or "http://sandbox",
             claims={"azp": client.client_id},
+            now=self.clock.time(),
         )
         return respond(
             {

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
+from reconcile.sandbox.clock import Clock, SystemClock
 from reconcile.sandbox.options import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SCOPE
 
 READ_SCOPES = frozenset({"tickets:read", "tickets:write"})
@@ -51,9 +52,12 @@ def make_token(
     issuer_base: str = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
     preferred_username: str | None = None,
     claims: Mapping[str, Any] | None = None,
+    now: float | None = None,
 ) -> str:
-    """A signed JWT with the contract's claims; ``claims`` overrides (``None`` removes one)."""
-    issued = int(time.time())
+    """A signed JWT with the contract's claims; ``claims`` overrides (``None`` removes one).
+
+    ``now`` is the issue time (default: the wall clock)."""
+    issued = int(time.time() if now is None else now)
     payload: dict[str, Any] = {
         "iss": f"{issuer_base.rstrip('/')}/realms/{realm}",
         "sub": sub,
@@ -121,7 +125,8 @@ class Identity:
 class Verifier:
     """Checks bearer tokens against the sandbox's secret and realm; caches decoded ones."""
 
-    def __init__(self, secret: str, realm: str) -> None:
+    def __init__(self, secret: str, realm: str, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._secret = secret
         self._issuer_suffix = f"/realms/{realm}"
         self._realm = realm
@@ -136,7 +141,7 @@ class Verifier:
                 if len(self._cache) >= _CACHE_SIZE:
                     self._cache.clear()
                 self._cache[token] = identity
-        if identity.exp <= time.time():
+        if identity.exp <= self._clock.time():
             raise TokenError("Token has expired")
         return identity
 

@@ -32,6 +32,8 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from reconcile.sandbox.clock import Clock, SystemClock
+
 RATE_LIMIT = "rate_limit"
 FAIL = "fail"
 UNAUTHORIZED = "unauthorized"
@@ -65,7 +67,9 @@ class Faults:
         list_ignore_page: bool = False,
         slow_body_ms: float = 0.0,
         slow_routes: Iterable[str] = (),
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self.latency = latency_ms / 1000.0
         self.fail_rate = fail_rate
         self.drop_rate = drop_after_commit_rate
@@ -114,9 +118,10 @@ class Faults:
         self._released.set()
 
     @classmethod
-    def from_options(cls, options: Any) -> Faults:
+    def from_options(cls, options: Any, clock: Clock | None = None) -> Faults:
         """The faults a :class:`~reconcile.sandbox.options.SandboxOptions` asks for."""
         return cls(
+            clock=clock,
             latency_ms=options.latency_ms,
             fail_rate=options.fail_rate,
             drop_after_commit_rate=options.drop_after_commit_rate,
@@ -145,7 +150,7 @@ class Faults:
     def before(self) -> str | None:
         """Sleep the latency, then say whether to answer 429 or 500 instead of working."""
         if self.latency:
-            time.sleep(self.latency)
+            self.clock.sleep(self.latency)
         if self._hit(self.rate_limit_rate):
             return RATE_LIMIT
         if self._hit(self.fail_rate):

@@ -7,7 +7,6 @@ Each test's docstring quotes the statement it checks: [doc] from update-ticket.m
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 import requests
 
 from reconcile.sandbox import DEMO_ADMIN, DEMO_READER, DEMO_WRITER
+from reconcile.sandbox.clock import ManualClock
 from reconcile.sandbox.demo import DESCRIPTION_FIELD_ID, DUE_DATE_FIELD_ID
 
 from sandbox_api import grant
@@ -405,13 +405,17 @@ def test_missing_or_bad_authorization_is_unauthorized(api: Any, sandbox: Any) ->
     assert_unauthorized(api.get("/ticket/REQ-0509", token=other_realm))
 
 
-def test_token_expires(sandbox: Any, api: Any) -> None:
+def test_token_expires(sandbox_factory: Any, api_for: Any) -> None:
     """[contract] "expired ... token: 401" — a token valid now stops working at its exp."""
+    clock = ManualClock()
+    sandbox = sandbox_factory(clock=clock, demo=True)
+    api = api_for(sandbox)
     token = sandbox.token(expires_in=3)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     assert api.get("/ticket/REQ-0509", token=token).status_code == 200
-    # exp is in whole seconds: wait until it has passed, however loaded the machine.
-    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-    time.sleep(max(0.0, expires - time.time()) + 1.1)
+    clock.advance(exp - clock.time() - 0.5)  # half a second before exp: still valid
+    assert api.get("/ticket/REQ-0509", token=token).status_code == 200
+    clock.advance(0.5)  # at exp
     assert_unauthorized(api.get("/ticket/REQ-0509", token=token))
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 
+from reconcile.sandbox.clock import ManualClock
 from reconcile.sandbox.demo import DEMO_WRITER, DESCRIPTION_FIELD_ID, KEY_FIELD
 
 from sandbox_api import grant
@@ -62,11 +62,13 @@ def test_rate_limit_answers_429_with_retry_after(sandbox_factory: Any) -> None:
 
 
 def test_latency_is_added_to_api_requests(sandbox_factory: Any) -> None:
-    """--latency-ms sleeps in every API request."""
-    sandbox = sandbox_factory(demo=True, latency_ms=150)
-    started = time.monotonic()
+    """--latency-ms sleeps in every API request (on the sandbox's clock), nowhere else."""
+    clock = ManualClock()
+    sandbox = sandbox_factory(clock=clock, demo=True, latency_ms=150)
     assert statuses(sandbox, 2) == [200, 200]
-    assert time.monotonic() - started >= 0.3
+    grant(sandbox, DEMO_WRITER.client_id, DEMO_WRITER.secret)
+    requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=10)
+    assert clock.slept == [0.15, 0.15]
 
 
 def test_faults_are_deterministic_under_a_seed(sandbox_factory: Any) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import requests
 
@@ -22,6 +20,7 @@ from reconcile.sandbox import (
     SandboxError,
     SandboxOptions,
 )
+from reconcile.sandbox.clock import ManualClock
 from reconcile.sandbox.demo import DESCRIPTION_FIELD_ID
 
 from sandbox_api import grant, token_url
@@ -192,8 +191,9 @@ def test_token_endpoint_basic_auth_and_scope(sandbox: Any, api: Any) -> None:
 def test_token_lifetime_and_extra_clients(sandbox_factory: Any, api_for: Any) -> None:
     """--token-lifetime sets expires_in (short-lived tokens expire); --client adds a client
     with a role and teams."""
+    clock = ManualClock()
     sandbox = sandbox_factory(
-        demo=True, token_lifetime=3, clients=["fin:pw:ticket_writer:finance,payroll"]
+        clock=clock, demo=True, token_lifetime=3, clients=["fin:pw:ticket_writer:finance,payroll"]
     )
     api = api_for(sandbox)
     answer = grant(sandbox, "fin", "pw").json()
@@ -201,9 +201,9 @@ def test_token_lifetime_and_extra_clients(sandbox_factory: Any, api_for: Any) ->
     token = answer["access_token"]
     assert api.update("PMT-0047", {}, token).status_code == 200  # team finance
     assert api.update("REQ-0509", {}, token).status_code == 401  # team network
-    # Whole seconds: wait until the token's own exp has passed, however loaded the machine.
-    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-    time.sleep(max(0.0, expires - time.time()) + 1.1)
+    clock.advance(2)
+    assert api.get("/ticket/REQ-0509", token=token).status_code == 200
+    clock.advance(1.5)  # past the token's exp (whole seconds)
     assert api.get("/ticket/REQ-0509", token=token).json()["code"] == "UNAUTHORIZED"
 
 
