@@ -121,7 +121,7 @@ def edit_manifest(text: str, path: str, edits: Sequence[_Edit]) -> tuple[str, li
 
 
 def _apply(documents: list[Any], edit: _Edit) -> Adopted:
-    ticket_id, field = edit.ticket.id, edit.field
+    ticket_id, field = edit.ticket.name, edit.field
     location = edit.ticket.locations[field.id]
     for document in documents:
         item = _find_ticket(document, ticket_id)

@@ -11,12 +11,17 @@ Two modes share one loop:
 
 A PATCH is never resent blindly: after any failure whose outcome is unknown the ticket
 is re-read first, because the write may have landed. Every loop is bounded.
+
+Creates (``plan.creates``) are one ``POST /ticket/create`` each, with the key in the
+key field. A create whose outcome is unknown is not resent blindly either: the key is
+looked up again (``find_key``); found once, the create is confirmed; found nowhere, it
+is sent again, within the same bound; found on two tickets, it is an error naming both.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
@@ -26,7 +31,15 @@ from reconcile.diff import diff_ticket
 from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileError
 from reconcile.journal import Journal, Status, target_of
 from reconcile.manifest import DesiredTicket
-from reconcile.plan import UPDATE, FieldChange, Plan, TicketChange, ticket_sort_key
+from reconcile.plan import (
+    CREATE,
+    UPDATE,
+    FieldChange,
+    Plan,
+    TicketChange,
+    TicketCreate,
+    ticket_sort_key,
+)
 from reconcile.redact import mask_values
 from reconcile.schema import Field, Schema
 from reconcile.ticket import LiveTicket
@@ -40,6 +53,8 @@ MAX_REBASES = 3
 class Outcome(StrEnum):
     """How the write of one planned ticket ended."""
 
+    CREATED = "created"
+    """The create landed (or finding its key showed that it had)."""
     UPDATED = "updated"
     """The PATCH landed (or a re-read showed that it had)."""
     UNCHANGED = "unchanged"
@@ -54,6 +69,7 @@ class Outcome(StrEnum):
     """Not attempted: the run was interrupted or stopped after a fatal error."""
 
 
+CREATED = Outcome.CREATED
 UPDATED = Outcome.UPDATED
 UNCHANGED = Outcome.UNCHANGED
 FAILED = Outcome.FAILED
@@ -73,6 +89,8 @@ class TicketOutcome:
     etag_before: str | None = None
     etag_after: str | None = None
     fields: tuple[FieldChange, ...] = ()
+    create: TicketCreate | None = None
+    """For a create: what was planned (``id`` is then the new ticket's, or its name)."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +101,18 @@ class ApplyReport:
     unchanged: int = 0
     interrupted: bool = False
     counts: dict[str, int] = field(init=False)
-    """Outcomes by ``updated``, ``failed`` (every outcome that is not ok) and ``unchanged``."""
+    """Outcomes by ``created``, ``updated``, ``failed`` (every outcome that is not ok) and
+    ``unchanged``."""
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.outcomes, key=lambda o: ticket_sort_key(o.id)))
         object.__setattr__(self, "outcomes", ordered)
-        counts = {UPDATED.value: 0, FAILED.value: 0, UNCHANGED.value: self.unchanged}
+        counts = {
+            CREATED.value: 0,
+            UPDATED.value: 0,
+            FAILED.value: 0,
+            UNCHANGED.value: self.unchanged,
+        }
         for outcome in ordered:
             key = FAILED if outcome.status in _NOT_OK else outcome.status
             counts[key.value] += 1
@@ -99,9 +123,18 @@ class ApplyReport:
         return not self.interrupted and self.counts[FAILED] == 0
 
     @property
+    def created(self) -> tuple[TicketOutcome, ...]:
+        """The creates that made (or were confirmed to have made) their ticket."""
+        return tuple(o for o in self.outcomes if o.status == CREATED)
+
+    @property
     def summary(self) -> str:
+        """The final line; it counts creates when anything was created."""
         c = self.counts
-        return f"Apply: {c[UPDATED]} updated, {c[FAILED]} failed, {c[UNCHANGED]} unchanged."
+        created = f"{c[CREATED]} created, " if c[CREATED] else ""
+        return (
+            f"Apply: {created}{c[UPDATED]} updated, {c[FAILED]} failed, {c[UNCHANGED]} unchanged."
+        )
 
 
 def apply_plan(
@@ -115,8 +148,12 @@ def apply_plan(
     stop: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
     allow_protected: bool = False,
+    find_key: Callable[[TicketCreate], Sequence[LiveTicket]] | None = None,
 ) -> ApplyReport:
-    """Apply every ``update`` of ``plan``; the plan must hold no errors.
+    """Apply every create and ``update`` of ``plan``; the plan must hold no errors.
+
+    ``find_key`` reads the live tickets that hold a create's key now; a plan with
+    creates needs it, to settle a create whose outcome is unknown.
 
     Direct mode needs ``desired`` (to re-diff after a race); saved mode needs
     ``schema`` (to compare re-read values with the plan's ``before`` values).
@@ -125,8 +162,10 @@ def apply_plan(
     """
     if desired is None and schema is None:
         raise ValueError("apply_plan needs desired tickets (direct) or the schema (saved plan)")
+    if plan.creates and find_key is None:
+        raise ValueError("apply_plan needs find_key to apply creates")
     writer = _TicketWriter(
-        client, desired, schema, journal, stop or threading.Event(), allow_protected
+        client, desired, schema, journal, stop or threading.Event(), allow_protected, find_key
     )
     updates = [c for c in plan.changes if c.action == UPDATE]
     if journal is not None:
@@ -134,7 +173,8 @@ def apply_plan(
         journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
     outcomes: list[TicketOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        pending = {pool.submit(writer.write, change) for change in updates}
+        pending = {pool.submit(writer.create, create) for create in plan.creates}
+        pending |= {pool.submit(writer.write, change) for change in updates}
         while pending:
             # A timeout keeps the main thread responsive to SIGINT/SIGTERM handlers.
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -157,7 +197,9 @@ class _TicketWriter:
         journal: Journal | None,
         stop: threading.Event,
         allow_protected: bool,
+        find_key: Callable[[TicketCreate], Sequence[LiveTicket]] | None = None,
     ):
+        self.find_key = find_key
         self.client = client
         self.desired = desired
         self.schema = schema
@@ -207,6 +249,89 @@ class _TicketWriter:
             return TicketOutcome(change.id, FAILED, str(error), etag)
         message = f"conflict: gave up after {MAX_REBASES} re-reads ({last}); re-run apply"
         return TicketOutcome(planned.id, CONFLICT, message, etag, None, planned.fields)
+
+    def create(self, planned: TicketCreate) -> TicketOutcome:
+        """Create one ticket, exactly once; never raises for what the server or network did.
+
+        Each attempt is journalled before it is sent. After an unknown outcome the key
+        is looked up: the ticket is there (confirmed), or it is not (sent again, at most
+        ``MAX_REBASES`` more times), or it is there twice (reported, never picked).
+        """
+        name = planned.name
+        if self.halted or self.stop.is_set():
+            why = self.halted or "the run was interrupted"
+            return TicketOutcome(name, SKIPPED, f"not created: {why}", create=planned)
+        assert self.find_key is not None
+        try:
+            for _ in range(MAX_REBASES + 1):
+                seq = self._create_intent(planned)
+                try:
+                    object_id, etag = self.client.create_ticket(planned.body)
+                except OutcomeUnknown as error:
+                    self._create_outcome(seq, planned, name, Status.UNKNOWN, None, error)
+                    found = self.find_key(planned)
+                    if len(found) == 1:
+                        ticket = found[0]
+                        self._create_outcome(
+                            seq,
+                            planned,
+                            ticket.object_id,
+                            Status.CREATED,
+                            ticket.etag,
+                            "confirmed by finding its key",
+                        )
+                        return TicketOutcome(
+                            ticket.object_id, CREATED, None, None, ticket.etag, create=planned
+                        )
+                    if found:
+                        ids = " and ".join(t.object_id for t in found)
+                        message = (
+                            f"the key is on {len(found)} tickets now: {ids}; keep one, clear "
+                            "the key field of the others"
+                        )
+                        return TicketOutcome(name, FAILED, message, create=planned)
+                    if self.stop.is_set():
+                        message = "not created: interrupted after a create that did not land"
+                        return TicketOutcome(name, SKIPPED, message, create=planned)
+                    continue
+                except ReconcileError as error:  # refused, or never sent: it did not land
+                    self._create_outcome(seq, planned, name, Status.FAILED, None, error)
+                    raise
+                self._create_outcome(seq, planned, object_id, Status.CREATED, etag)
+                return TicketOutcome(object_id, CREATED, None, None, etag, create=planned)
+        except ApiError as error:
+            return TicketOutcome(name, FAILED, describe_error(planned, error), create=planned)
+        except ReconcileError as error:
+            self.halted = f"stopped after an error on {name}: {error}"
+            return TicketOutcome(name, FAILED, str(error), create=planned)
+        message = (
+            f"not created: the outcome was unknown {MAX_REBASES + 1} times and the key was "
+            "never found; re-run apply"
+        )
+        return TicketOutcome(name, FAILED, message, create=planned)
+
+    def _create_intent(self, create: TicketCreate) -> int | None:
+        """Journal a create before it is sent: its values as a patch over the empty ticket."""
+        if self.journal is None:
+            return None
+        change = TicketChange(id=create.name, action=CREATE, fields=create.fields)
+        return self.journal.intent(change, None, key=create.key)
+
+    def _create_outcome(
+        self,
+        seq: int | None,
+        create: TicketCreate,
+        ticket: str,
+        status: Status,
+        etag_after: str | None,
+        detail: ReconcileError | str | None = None,
+    ) -> None:
+        if self.journal is None or seq is None:
+            return
+        if isinstance(detail, ApiError):
+            detail = describe_error(create, detail)
+        message = None if detail is None else str(detail)
+        self.journal.outcome(seq, ticket, status, etag_after, message)
 
     def _rebase(
         self,
@@ -295,7 +420,7 @@ class _TicketWriter:
         self.journal.outcome(seq, change.id, status, etag_after, message)
 
 
-def describe_error(change: TicketChange, error: ApiError) -> str:
+def describe_error(change: TicketChange | TicketCreate, error: ApiError) -> str:
     """The error (the client's text holds the status, code and message), with validation
     reasons named by field; a sensitive field's reason is withheld, as it may quote the value.
     """

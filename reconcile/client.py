@@ -69,7 +69,7 @@ notices = logging.getLogger("reconcile.notice")
 
 API_PREFIX = "/api/v2/ticketing"
 USER_AGENT = f"reconcile/{__version__}"
-KINDS = ("ticket_type", "get", "list", "update", "token", "retries")
+KINDS = ("ticket_type", "get", "list", "update", "create", "token", "retries")
 """The keys of :meth:`TicketingClient.request_counts`."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -336,6 +336,8 @@ class TicketingClient:
         self.token_source = token_source
         self.transport = transport or Transport(settings)
         self._api = f"{settings.base_url}{API_PREFIX}"
+        self.claims: Claims | None = None
+        """What the token said when :func:`connect` checked it (None when not checked)."""
         self._headers = {
             "x-tenantid": str(settings.tenant_id),
             "realmname": str(settings.realm),
@@ -431,6 +433,31 @@ class TicketingClient:
         if new_etag is None:
             raise OutcomeUnknown(f"{what}: answered {response.status_code} without an etag")
         return new_etag
+
+    def create_ticket(self, body: dict[str, Any]) -> tuple[str, str]:
+        """POST create with ``body`` (``ticketTypeId``, ``team``, ``ticket``); the new
+        ticket's display ID and etag.
+
+        :class:`OutcomeUnknown` when the ticket may or may not have been created (a
+        reset, a timeout or a 5xx after sending, or a 200 without both values).
+        """
+        what = "create"
+        response = self._call(
+            "create",
+            "POST",
+            "/ticket/create",
+            what=what,
+            params={"type": self.settings.catalog_type, "module": "ticketing"},
+            body=body,
+        )
+        self._raise_for(response, what, write=True)
+        answer = _json(response)
+        object_id, etag = _field(answer, "objectId"), _field(answer, "etag")
+        if object_id is None or etag is None or not DISPLAY_ID.fullmatch(object_id):
+            raise OutcomeUnknown(
+                f"{what}: answered {response.status_code} without a display ID and an etag"
+            )
+        return object_id, etag
 
     def _call(
         self,
@@ -531,7 +558,9 @@ def connect(
     except BaseException:
         transport.close()
         raise
-    return TicketingClient(settings, source, transport=transport)
+    client = TicketingClient(settings, source, transport=transport)
+    client.claims = claims
+    return client
 
 
 def refuse_plain_http(url: str, allowed: bool) -> None:

@@ -120,6 +120,9 @@ class Settings:
     notify_urls: tuple[str, ...] = ()
     state_dir: Path | None = None
     log_format: str = "text"
+    key_field: str | Mapping[str, str] | None = None
+    """The text field that holds a declared ticket's key: one name, label or UUID for
+    every type, or (``reconcile.yaml`` only) a map of type prefix to field."""
     config_path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
@@ -317,6 +320,23 @@ def _webhook_urls(value: Any) -> tuple[str, ...]:
     return tuple(urls)
 
 
+def _key_field(value: Any) -> str | dict[str, str]:
+    """One field key for every type, or a map of type prefix to field key."""
+    if isinstance(value, Mapping):
+        if not value:
+            raise ValueError("expected a field name, or a map of type prefix to field name")
+        fields = {}
+        for prefix, key in value.items():
+            if not isinstance(prefix, str) or not prefix.strip():
+                raise ValueError(f"expected type prefixes as keys, got {prefix!r}")
+            try:
+                fields[prefix.strip()] = _string(key)
+            except ValueError as error:
+                raise ValueError(f"{prefix}: {error}") from None
+        return fields
+    return _string(value)
+
+
 def _path(value: Any) -> Path:
     if isinstance(value, Path):
         return value
@@ -485,6 +505,15 @@ SPECS: tuple[_Spec, ...] = (
         metavar="FORMAT",
         help=f"Logs on stderr as text or one JSON object a line: {', '.join(LOG_FORMATS)}",
         choices=LOG_FORMATS,
+    ),
+    _Spec(
+        "key_field",
+        _key_field,
+        ("RECONCILE_KEY_FIELD",),
+        flag="--key-field",
+        metavar="FIELD",
+        help="Text field that holds each declared ticket's key, for every type (config: "
+        "also a map of type prefix to field)",
     ),
 )
 """Every setting, in the order of the README's table."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from reconcile.errors import ApiError
-from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, Target, TicketChange
+from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, Target, TicketChange, TicketCreate
 from reconcile.schema import Field
 from reconcile.ticket import LiveTicket
 
@@ -52,17 +52,17 @@ def make_plan(
     changes: list[TicketChange] = []
     unchanged: list[str] = []
     for ticket in desired:
-        read = live.get(ticket.id)
+        read = live.get(ticket.name)
         if isinstance(read, LiveTicket):
             change = _diff(ticket, read)
         elif isinstance(read, ApiError):
             change = TicketChange(
-                id=ticket.id, action=ERROR, error=str(read) or type(read).__name__
+                id=ticket.name, action=ERROR, error=str(read) or type(read).__name__
             )
         else:
-            change = TicketChange(id=ticket.id, action=ERROR, error="the ticket was not read")
+            change = TicketChange(id=ticket.name, action=ERROR, error="the ticket was not read")
         if change is None:
-            unchanged.append(ticket.id)
+            unchanged.append(ticket.name)
         else:
             changes.append(change)
     return Plan(
@@ -73,10 +73,40 @@ def make_plan(
     )
 
 
+def plan_create(desired: DesiredTicket) -> TicketCreate:
+    """The create of a declared ticket found on no live ticket: its values and its key.
+
+    The key goes into the key field, so that the next plan finds the ticket by it.
+    """
+    assert desired.key is not None and desired.key_field is not None
+    fields = desired.type.fields_by_id
+    values = {**desired.values, desired.key_field: desired.key}
+    return TicketCreate(
+        key=desired.key,
+        type_id=desired.type.id,
+        type_prefix=desired.type.prefix,
+        type_name=desired.type.name,
+        key_field=desired.key_field,
+        team=desired.team,
+        fields=tuple(
+            FieldChange(
+                field_id=field_id,
+                name=fields[field_id].name if field_id in fields else field_id,
+                before=None,
+                after=value,
+                sensitive=field_id in desired.sensitive,
+                protected=field_id in desired.protected,
+            )
+            for field_id, value in values.items()
+        ),
+        location=str(desired.location),
+    )
+
+
 def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     if live.ticket_type_id is not None and live.ticket_type_id != desired.type.id:
         return TicketChange(
-            id=desired.id,
+            id=desired.name,
             action=ERROR,
             etag=live.etag,
             error=(
@@ -87,6 +117,20 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
             last_updated_at=live.last_updated_at,
         )
     data = live.data
+    if desired.key is not None and desired.key_field is not None:
+        held = data.get(desired.key_field)
+        if held != desired.key:
+            return TicketChange(
+                id=desired.name,
+                action=ERROR,
+                etag=live.etag,
+                error=(
+                    f"its key field holds {held!r}, not the declared key {desired.key!r}: "
+                    "fix the manifest's id or key"
+                ),
+                last_updated_by=live.last_updated_by,
+                last_updated_at=live.last_updated_at,
+            )
     changed: list[FieldChange] = []
     for field_id, want in desired.values.items():
         have = data.get(field_id, _MISSING)
@@ -114,7 +158,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     if not changed:
         return None
     return TicketChange(
-        id=desired.id,
+        id=desired.name,
         action=UPDATE,
         etag=live.etag,
         fields=tuple(changed),

@@ -29,13 +29,22 @@ from pathlib import Path
 
 from reconcile.apply import STALE, ApplyReport, TicketOutcome, apply_plan
 from reconcile.client import TicketingClient
-from reconcile.diff import make_plan
-from reconcile.errors import ApiError, ManifestError, Problem, UnsafePlan
+from reconcile.diff import make_plan, plan_create
+from reconcile.errors import (
+    ApiError,
+    ListUnsupported,
+    ManifestError,
+    PlanError,
+    Problem,
+    UnsafePlan,
+)
 from reconcile.journal import Journal
+from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
 from reconcile.listing import read_everything, read_pages
 from reconcile.lock import read_lock, schema_drift
 from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
-from reconcile.plan import Plan, Target, ticket_sort_key
+from reconcile.manifest.resolve import KeyFieldSetting
+from reconcile.plan import ERROR, Plan, Target, TicketChange, TicketCreate, ticket_sort_key
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
@@ -86,8 +95,10 @@ class Manager:
         target: Target | None = None,
         progress: Callable[[int, str], Progress] | None = None,
         lock_file: Path | None = None,
+        key_field: KeyFieldSetting = None,
     ):
         self.client = client
+        self.key_field = key_field
         self.parallelism = parallelism
         settings = client.settings
         self.target = target or Target(
@@ -127,7 +138,7 @@ class Manager:
         """
         declared = select_tickets(load_manifests(paths), only=only, shard=shard)
         try:
-            return resolve_tickets(declared, self.schema)
+            return resolve_tickets(declared, self.schema, self.key_field)
         except ManifestError as error:
             if not self.schema_drift:
                 raise
@@ -158,9 +169,88 @@ class Manager:
         return live
 
     def plan(self, desired: Sequence[DesiredTicket]) -> Plan:
-        """Diff the desired tickets against live ones; schema drift goes into the plan."""
-        live = self.read_live([d.id for d in desired])
-        return make_plan(desired, live, self.target, schema_drift=self.schema_drift)
+        """Diff the desired tickets against live ones; schema drift goes into the plan.
+
+        Tickets declared by their key alone are looked up among the live tickets first
+        (:func:`reconcile.keys.match_keys`): found, they are diffed like the others
+        (and listed in ``found_by_key``); found nowhere, they are planned as creates,
+        each checked against the token's teams.
+        """
+        match = self.match_keys(desired) if needs_lookup(desired) else KeyMatch()
+        with_ids = [d for d in desired if d.id is not None]
+        live = self.read_live([d.id for d in with_ids if d.id is not None])
+        live.update(match.live or {})
+        plan = make_plan([*with_ids, *match.found], live, self.target, self.schema_drift)
+        creates = [plan_create(d) for d in match.to_create]
+        refused = {c.name: self.team_problem(c) for c in creates}
+        errors = [
+            TicketChange(id=name, action=ERROR, error=problem)
+            for name, problem in refused.items()
+            if problem is not None
+        ]
+        return replace(
+            plan,
+            changes=plan.changes + match.errors + tuple(errors),
+            creates=tuple(c for c in creates if refused[c.name] is None),
+            found_by_key=tuple((d.key, d.id) for d in match.found if d.key and d.id),
+        )
+
+    def match_keys(self, desired: Sequence[DesiredTicket]) -> KeyMatch:
+        """Find the tickets declared by key among every live ticket (the list endpoint)."""
+        return match_keys(desired, self.list_for_keys(desired))
+
+    def find_key(self, create: TicketCreate) -> list[LiveTicket]:
+        """The live tickets that hold ``create``'s key now (read again, never cached)."""
+        return holders(
+            create.type_id, create.type_prefix, create.key_field, create.key, self.read_all()
+        )
+
+    def list_for_keys(self, desired: Sequence[DesiredTicket]) -> list[LiveTicket]:
+        """Every live ticket, to look keys up in; a clear error without a list endpoint."""
+        try:
+            return self.read_all()
+        except ListUnsupported as error:
+            keyed = [d for d in desired if d.id is None]
+            raise PlanError(
+                f"{len(keyed)} ticket(s) are declared by 'key' without an 'id' (first at "
+                f"{keyed[0].location if keyed else '?'}); finding or creating them needs the "
+                f"list endpoint, which this server does not offer ({error}). Write their "
+                "ids into the manifests, or create them by hand"
+            ) from None
+
+    def team_problem(self, create: TicketCreate) -> str | None:
+        """Why the token may not create a ticket of ``create``'s team, or None.
+
+        A ``ticket_writer`` writes only tickets of no team or of one of its teams; an
+        admin writes any. A token whose roles are unknown is left to the server.
+        """
+        claims = getattr(self.client, "claims", None)
+        if claims is None or claims.roles is None or create.team is None:
+            return None
+        if "ticket_admin" in claims.roles or create.team in claims.teams:
+            return None
+        teams = ", ".join(claims.teams) or "none"
+        return (
+            f"the token of {claims.identity} may not create a ticket of team "
+            f"{create.team!r} (its teams: {teams}); the server would refuse it"
+        )
+
+    def recheck_keys(self, plan: Plan) -> tuple[Plan, tuple[TicketOutcome, ...]]:
+        """Leave out the creates whose key is on a live ticket now (made since the plan)."""
+        if not plan.creates:
+            return plan, ()
+        live = self.read_all()
+        kept: list[TicketCreate] = []
+        stale: list[TicketOutcome] = []
+        for create in plan.creates:
+            found = holders(create.type_id, create.type_prefix, create.key_field, create.key, live)
+            if found:
+                ids = " and ".join(t.object_id for t in found)
+                why = f"stale: the key is on {ids} now, made since the plan; re-run plan"
+                stale.append(TicketOutcome(create.name, STALE, why, create=create))
+            else:
+                kept.append(create)
+        return replace(plan, creates=tuple(kept)), tuple(stale)
 
     def apply(
         self,
@@ -189,13 +279,14 @@ class Manager:
         return apply_plan(
             plan,
             self.client,
-            desired=None if desired is None else {d.id: d for d in desired},
+            desired=None if desired is None else {d.id: d for d in desired if d.id},
             schema=self.schema if desired is None else None,
             parallelism=self.parallelism,
             journal=journal,
             stop=stop,
-            progress=self._progress_for(len(plan.updates), "Applying"),
+            progress=self._progress_for(len(plan.updates) + len(plan.creates), "Applying"),
             allow_protected=allow_protected,
+            find_key=self.find_key,
         )
 
     def apply_saved(
@@ -217,15 +308,16 @@ class Manager:
         if not isinstance(saved, SavedPlan):
             saved = read_saved_plan(saved)
         saved.check_applicable(self.target)
-        prepared = prepare(saved, self.schema)
+        prepared = prepare(saved, self.schema, self.key_field)
+        plan, gone = self.recheck_keys(prepared.plan)
         report = self.apply(
-            prepared.plan,
+            plan,
             max_changes=max_changes,
             allow_protected=allow_protected,
             journal=journal,
             stop=stop,
         )
-        refused = tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
+        refused = gone + tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
         return replace(report, outcomes=report.outcomes + refused) if refused else report
 
     def _read_by_get(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
@@ -309,14 +401,15 @@ def select_tickets(
     """Keep the tickets named by ``--target`` and in ``--shard``; an unknown target is an error."""
     only = list(only)
     if only:
-        known = {t.id for t in declared}
+        known = {t.id for t in declared} | {t.key for t in declared}
         unknown = [i for i in only if i not in known]
         if unknown:
             raise ManifestError(
                 Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
             )
         chosen = set(only)
-        declared = [t for t in declared if t.id in chosen]
+        declared = [t for t in declared if t.id in chosen or t.key in chosen]
     if shard is not None:
-        declared = [t for t in declared if shard.contains(t.id)]
+        # By key when there is one: a ticket stays in its shard when its id is written back.
+        declared = [t for t in declared if shard.contains(t.key or t.name)]
     return list(declared)

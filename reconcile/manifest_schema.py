@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconcile.manifest.parse import MAX_KEY_CHARS
 from reconcile.ticket import DISPLAY_ID
 
 SCHEMA_ID = "https://reconcile.invalid/schemas/manifest.json"
@@ -57,13 +58,31 @@ def manifest_json_schema() -> dict[str, Any]:
         "$defs": {
             "ticket": {
                 "type": "object",
-                "required": ["id"],
+                "anyOf": [{"required": ["id"]}, {"required": ["key", "type"]}],
                 "additionalProperties": False,
                 "properties": {
                     "id": {
                         "description": "Display ID (object_id) such as REQ-0509, never the UUID.",
                         "type": "string",
                         "pattern": DISPLAY_ID.pattern,
+                    },
+                    "key": {
+                        "description": (
+                            "A stable key, unique across the manifests: a ticket with a key "
+                            "and no id is created once, with the key in the key_field."
+                        ),
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": MAX_KEY_CHARS,
+                    },
+                    "type": {
+                        "description": "The ticket type to create, by prefix or by name.",
+                        "type": "string",
+                        "minLength": 1,
+                    },
+                    "team": {
+                        "description": "The team of the ticket to create.",
+                        "type": ["string", "null"],
                     },
                     "fields": {"$ref": "#/$defs/fields"},
                     "sensitive": {"$ref": "#/$defs/field_keys"},

@@ -34,11 +34,14 @@ class Action(StrEnum):
 
     UPDATE = "update"
     """The ticket differs: one PATCH brings it to the manifests."""
+    CREATE = "create"
+    """No live ticket holds the declared key: one POST create makes it."""
     ERROR = "error"
     """The ticket could not be planned (read failure, wrong type, no permission)."""
 
 
 UPDATE = Action.UPDATE
+CREATE = Action.CREATE
 ERROR = Action.ERROR
 SENSITIVE = "(sensitive)"
 """What a sensitive value is shown as, in every output."""
@@ -189,6 +192,75 @@ class TicketChange:
 
 
 @dataclass(frozen=True)
+class TicketCreate:
+    """A declared ticket that no live ticket holds the key of: one ``POST /ticket/create``.
+
+    ``fields`` are the values to send (``before`` is None), the key field's included;
+    ``location`` is where the entry is declared.
+    """
+
+    key: str
+    type_id: str
+    type_prefix: str
+    type_name: str
+    key_field: str
+    team: str | None
+    fields: tuple[FieldChange, ...]
+    location: str | None = None
+
+    @property
+    def ticket(self) -> dict[str, Any]:
+        """The create body's ``ticket`` map: field UUID to value."""
+        return {f.field_id: f.after for f in self.fields}
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The exact create request body."""
+        return create_body(self.type_id, self.team, self.ticket)
+
+    @property
+    def name(self) -> str:
+        """``REQ onboarding-alice``: how outputs name a ticket that has no id yet."""
+        return f"{self.type_prefix} {self.key}"
+
+    def to_data(self, *, saved: bool = False) -> dict[str, Any]:
+        """This create as JSON: sensitive values masked, or as digests when ``saved``."""
+        fields = [
+            {
+                "name": f.name,
+                "field_id": f.field_id,
+                "after": _shown(f.after, f.sensitive, saved),
+                "sensitive": f.sensitive,
+            }
+            for f in self.fields
+        ]
+        return {
+            "id": None,
+            "action": CREATE,
+            "key": self.key,
+            "type": self.type_prefix,
+            "type_id": self.type_id,
+            "type_name": self.type_name,
+            "key_field": self.key_field,
+            "team": self.team,
+            "fields": fields,
+            "body": create_body(
+                self.type_id, self.team, {f["field_id"]: f["after"] for f in fields}
+            ),
+            "location": self.location,
+        }
+
+
+def create_body(type_id: str, team: str | None, ticket: dict[str, Any]) -> dict[str, Any]:
+    """The POST create body: ``{"ticketTypeId": ..., "team": ..., "ticket": {...}}``."""
+    return {"ticketTypeId": type_id, "team": team, "ticket": ticket}
+
+
+def create_sort_key(create: TicketCreate) -> tuple[str, str]:
+    return (create.type_prefix, create.key)
+
+
+@dataclass(frozen=True)
 class RequestBudget:
     """The requests a run will make and, under a rate limit, how long they take at least."""
 
@@ -233,12 +305,18 @@ class Plan:
     unchanged: tuple[str, ...] = ()
     target: Target | None = None
     schema_drift: tuple[str, ...] = field(default=())
+    creates: tuple[TicketCreate, ...] = ()
+    """Declared tickets to create (their key is on no live ticket), sorted by type and key."""
+    found_by_key: tuple[tuple[str, str], ...] = ()
+    """``(key, id)`` of declared tickets found by their key whose id is not in the manifest."""
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "changes", tuple(sorted(self.changes, key=lambda c: ticket_sort_key(c.id)))
         )
         object.__setattr__(self, "unchanged", tuple(sorted(self.unchanged, key=ticket_sort_key)))
+        object.__setattr__(self, "creates", tuple(sorted(self.creates, key=create_sort_key)))
+        object.__setattr__(self, "found_by_key", tuple(sorted(self.found_by_key)))
 
     @property
     def updates(self) -> tuple[TicketChange, ...]:
@@ -252,14 +330,15 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        """True when at least one ticket would be written."""
-        return any(c.action == UPDATE for c in self.changes)
+        """True when at least one ticket would be written (updated or created)."""
+        return bool(self.creates) or any(c.action == UPDATE for c in self.changes)
 
     @property
     def summary(self) -> dict[str, int]:
-        """Counts by outcome: ``{"update": n, "unchanged": m, "error": k}``."""
+        """Counts by outcome: ``{"create": c, "update": n, "unchanged": m, "error": k}``."""
         updates = sum(1 for c in self.changes if c.action == UPDATE)
         return {
+            "create": len(self.creates),
             "update": updates,
             "unchanged": len(self.unchanged),
             "error": len(self.changes) - updates,
@@ -270,10 +349,12 @@ class Plan:
         data: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "summary": self.summary,
-            "changes": [c.to_data() for c in self.changes],
+            "changes": [c.to_data() for c in self.creates] + [c.to_data() for c in self.changes],
         }
         if self.schema_drift:
             data["schema_drift"] = list(self.schema_drift)
+        if self.found_by_key:
+            data["found_by_key"] = [{"key": k, "id": i} for k, i in self.found_by_key]
         return data
 
     def to_json(self) -> str:
@@ -295,11 +376,15 @@ class Plan:
         Raises :class:`UnsafePlan` before anything is written.
         """
         updates = self.updates
-        if max_changes is not None and len(updates) > max_changes:
+        count = len(updates) + len(self.creates)
+        if max_changes is not None and count > max_changes:
+            what = f"{count} tickets would change"
+            if self.creates:
+                what += f" ({len(self.creates)} created, {len(updates)} updated)"
             raise UnsafePlan(
-                f"{len(updates)} tickets would change, more than the limit of {max_changes}; "
+                f"{what}, more than the limit of {max_changes}; "
                 f"nothing was written. To allow it, raise the limit with "
-                f"--max-changes {len(updates)} (config key max_changes)"
+                f"--max-changes {count} (config key max_changes)"
             )
         if allow_protected:
             return

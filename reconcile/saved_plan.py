@@ -34,6 +34,7 @@ from reconcile.plan import (
     Plan,
     Target,
     TicketChange,
+    TicketCreate,
     canonical_json,
     ticket_sort_key,
 )
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
     from reconcile.manifest import DesiredTicket
+    from reconcile.manifest.resolve import KeyFieldSetting
     from reconcile.schema import Schema
 
 SAVED_PLAN_KIND = "reconcile-saved-plan"
@@ -78,6 +80,7 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
         "base_dir": _STRING,
         "manifests": _STRINGS,
         "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}},
+        "creates": {"type": "array", "items": {"$ref": "#/$defs/create"}},
         "unchanged": _STRINGS,
         "schema_drift": _STRINGS,
         "plan_checksum": _STRING,
@@ -89,7 +92,7 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
             "required": ["id", "action", "fields"],
             "properties": {
                 "id": _STRING,
-                "action": {"enum": [a.value for a in Action]},
+                "action": {"enum": [Action.UPDATE.value, Action.ERROR.value]},
                 "etag": _OPTIONAL_STRING,
                 "fields": {"type": "array", "items": {"$ref": "#/$defs/field"}},
                 "error": _OPTIONAL_STRING,
@@ -123,6 +126,36 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
                     "after": {"$ref": "#/$defs/digest"},
                 }
             },
+        },
+        "create": {
+            "type": "object",
+            "required": ["key", "type", "type_id", "type_name", "key_field", "team", "fields"],
+            "properties": {
+                "action": {"const": Action.CREATE.value},
+                "key": {"type": "string", "minLength": 1},
+                "type": _STRING,
+                "type_id": _STRING,
+                "type_name": _STRING,
+                "key_field": _STRING,
+                "team": _OPTIONAL_STRING,
+                "location": _OPTIONAL_STRING,
+                "fields": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/$defs/create_field"},
+                },
+            },
+        },
+        "create_field": {
+            "type": "object",
+            "required": ["field_id", "name", "after"],
+            "properties": {
+                "field_id": _STRING,
+                "name": _STRING,
+                "sensitive": {"type": "boolean"},
+            },
+            "if": {"required": ["sensitive"], "properties": {"sensitive": {"const": True}}},
+            "then": {"properties": {"after": {"$ref": "#/$defs/digest"}}},
         },
         "digest": {
             "type": "object",
@@ -170,7 +203,9 @@ class SavedPlan:
     @property
     def has_sensitive(self) -> bool:
         """True when some value is a digest that the manifests must give back."""
-        return any(isinstance(f.after, Digest) for c in self.plan.changes for f in c.fields)
+        fields = [f for c in self.plan.changes for f in c.fields]
+        fields += [f for c in self.plan.creates for f in c.fields]
+        return any(isinstance(f.after, Digest) for f in fields)
 
     def manifest_paths(self) -> list[Path]:
         """The manifests as paths usable from here: relative ones against ``base_dir``.
@@ -191,8 +226,26 @@ class SavedPlan:
         stale: a ticket whose sensitive value changed in the manifests (or is no
         longer declared) is not what was reviewed, so it is not written.
         """
-        values = {d.id: d.values for d in desired}
+        desired = list(desired)
+        values = {d.id: d.values for d in desired if d.id is not None}
+        by_key = {d.key: d.values for d in desired if d.key is not None}
         stale: dict[str, str] = {}
+        creates: list[TicketCreate] = []
+        for create in self.plan.creates:
+            declared = by_key.get(create.key, {})
+            filled: list[FieldChange] = []
+            for f in create.fields:
+                if not isinstance(f.after, Digest):
+                    filled.append(f)
+                elif f.field_id in declared and f.after.matches(declared[f.field_id]):
+                    filled.append(replace(f, after=declared[f.field_id]))
+                else:
+                    stale[create.name] = (
+                        f"{create.name}: sensitive field {f.name!r} is not declared as it was "
+                        f"when the plan was made; re-run plan"
+                    )
+            if create.name not in stale:
+                creates.append(replace(create, fields=tuple(filled)))
         changes: list[TicketChange] = []
         for change in self.plan.changes:
             declared = values.get(change.id, {})
@@ -209,7 +262,7 @@ class SavedPlan:
                     )
             if change.id not in stale:
                 changes.append(replace(change, fields=tuple(fields)))
-        return replace(self.plan, changes=tuple(changes)), stale
+        return replace(self.plan, changes=tuple(changes), creates=tuple(creates)), stale
 
 
 @dataclass(frozen=True)
@@ -221,7 +274,7 @@ class PreparedPlan:
     """``(ticket ID, why)`` of each ticket left out, sorted by ID."""
 
 
-def prepare(saved: SavedPlan, schema: Schema) -> PreparedPlan:
+def prepare(saved: SavedPlan, schema: Schema, key_field: KeyFieldSetting = None) -> PreparedPlan:
     """Make a saved plan ready to apply: sensitive values back from its manifests.
 
     Tickets whose sensitive value in the manifests no longer matches the digest that
@@ -234,7 +287,9 @@ def prepare(saved: SavedPlan, schema: Schema) -> PreparedPlan:
 
     declared = load_manifests(saved.manifest_paths())
     planned = {c.id for c in saved.plan.changes}
-    desired = resolve_tickets([t for t in declared if t.id in planned], schema)
+    keys = {c.key for c in saved.plan.creates}
+    chosen = [t for t in declared if t.id in planned or (t.id is None and t.key in keys)]
+    desired = resolve_tickets(chosen, schema, key_field)
     plan, stale = saved.fill_sensitive(desired)
     refused = tuple((i, stale[i]) for i in sorted(stale, key=ticket_sort_key))
     return PreparedPlan(plan, refused)
@@ -275,6 +330,7 @@ def saved_data(
         ],
         "summary": plan.summary,
         "changes": [c.to_data(saved=True) for c in plan.changes],
+        "creates": [c.to_data(saved=True) for c in plan.creates],
         "unchanged": list(plan.unchanged),
         "schema_drift": list(plan.schema_drift),
         "plan_checksum": plan.checksum,
@@ -341,6 +397,7 @@ def load_saved_plan(data: Any, source: str = "plan file") -> SavedPlan:
     target = Target(**{k: data["target"][k] for k in ("base_url", "tenant_id", "realm")})
     plan = Plan(
         changes=tuple(_change(item) for item in data["changes"]),
+        creates=tuple(_create(item) for item in data.get("creates", [])),
         unchanged=tuple(data["unchanged"]),
         target=target,
         schema_drift=tuple(data["schema_drift"]),
@@ -370,6 +427,24 @@ def _change(item: dict[str, Any]) -> TicketChange:
         error=item.get("error"),
         last_updated_by=item.get("last_updated_by"),
         last_updated_at=item.get("last_updated_at"),
+    )
+
+
+def _create(item: dict[str, Any]) -> TicketCreate:
+    fields = []
+    for f in item["fields"]:
+        sensitive = bool(f.get("sensitive", False))
+        after = Digest(**f["after"]) if sensitive else f["after"]
+        fields.append(FieldChange(f["field_id"], f["name"], None, after, sensitive=sensitive))
+    return TicketCreate(
+        key=item["key"],
+        type_id=item["type_id"],
+        type_prefix=item["type"],
+        type_name=item["type_name"],
+        key_field=item["key_field"],
+        team=item["team"],
+        fields=tuple(fields),
+        location=item.get("location"),
     )
 
 

@@ -518,7 +518,7 @@ def _fingerprint(desired: Sequence[DesiredTicket], plan: Plan) -> str:
     """What a refused plan was made from: declared values and protections, live etags."""
     declared = [
         [d.id, d.values, sorted(d.sensitive), sorted(d.protected)]
-        for d in sorted(desired, key=lambda d: d.id)
+        for d in sorted(desired, key=lambda d: d.name)
     ]
     etags = [[c.id, c.etag] for c in plan.changes]
     text = canonical_json({"declared": declared, "etags": etags})

@@ -75,6 +75,12 @@ class Desired:
     sensitive: frozenset[str] = frozenset()
     protected: frozenset[str] = frozenset()
     locations: dict[str, Location] = field(default_factory=dict)
+    key: str | None = None
+    key_field: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.id
 
 
 def live(object_id: str = "REQ-0509", data: dict[str, Any] | None = None, **kw: Any) -> LiveTicket:
@@ -203,7 +209,7 @@ def test_make_plan_sorts_and_counts_and_turns_read_failures_into_errors() -> Non
     plan = make_plan(desired, reads, target)
     assert [c.id for c in plan.changes] == ["REQ-0002", "REQ-0003", "REQ-9999", "REQ-10000"]
     assert plan.unchanged == ("REQ-0001",)
-    assert plan.summary == {"update": 2, "unchanged": 1, "error": 2}
+    assert plan.summary == {"create": 0, "update": 2, "unchanged": 1, "error": 2}
     assert plan.target == target
     errors = {c.id: c.error for c in plan.errors}
     assert errors == {
@@ -239,4 +245,4 @@ def test_ten_thousand_tickets_of_twenty_fields_diff_to_the_right_summary() -> No
         for n, d in enumerate(desired)
     }
     plan = make_plan(desired, reads)
-    assert plan.summary == {"update": 1000, "unchanged": 9000, "error": 0}
+    assert plan.summary == {"create": 0, "update": 1000, "unchanged": 9000, "error": 0}

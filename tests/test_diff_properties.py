@@ -56,6 +56,12 @@ class Desired:
     sensitive: frozenset[str] = frozenset()
     protected: frozenset[str] = frozenset()
     locations: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+    key_field: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.id
 
 
 def _datetimes() -> st.SearchStrategy[datetime]:

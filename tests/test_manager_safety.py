@@ -149,7 +149,7 @@ def test_a_saved_plan_applied_twice_is_already_applied(manager, sandbox, tmp_pat
     plan_file = saved(manager, tmp_path)
     assert manager.apply_saved(plan_file).counts["updated"] == 2
     again = manager.apply_saved(plan_file)
-    assert again.ok and again.counts == {"updated": 0, "failed": 0, "unchanged": 2}
+    assert again.ok and again.counts == {"created": 0, "updated": 0, "failed": 0, "unchanged": 2}
     assert {o.message for o in again.outcomes} == {
         "already applied: every planned value is in place"
     }

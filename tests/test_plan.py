@@ -51,7 +51,7 @@ def test_changes_and_unchanged_are_sorted_and_counted() -> None:
     plan = make_plan()
     assert [c.id for c in plan.changes] == ["REQ-0509", "REQ-0510", "REQ-9999"]
     assert plan.unchanged == ("REQ-0001", "REQ-0600")
-    assert plan.summary == {"update": 2, "unchanged": 2, "error": 1}
+    assert plan.summary == {"create": 0, "update": 2, "unchanged": 2, "error": 1}
     assert plan.has_changes
     assert [c.id for c in plan.errors] == ["REQ-9999"]
     assert [c.id for c in plan.updates] == ["REQ-0509", "REQ-0510"]
@@ -61,7 +61,7 @@ def test_changes_and_unchanged_are_sorted_and_counted() -> None:
 def test_to_data_is_the_documented_json_with_sensitive_values_masked() -> None:
     data = make_plan().to_data()
     assert data["format_version"] == FORMAT_VERSION
-    assert data["summary"] == {"update": 2, "unchanged": 2, "error": 1}
+    assert data["summary"] == {"create": 0, "update": 2, "unchanged": 2, "error": 1}
     assert "schema_drift" not in data
     second = data["changes"][1]
     assert second == {
@@ -141,6 +141,7 @@ class Declared:
 
     id: str
     values: dict[str, Any]
+    key: str | None = None
 
 
 def saved_round_trip(plan: Plan, paths: list[str] | None = None) -> tuple[dict[str, Any], Any]:

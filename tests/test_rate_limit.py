@@ -43,7 +43,7 @@ def test_the_budget_shows_in_markdown_and_keeps_out_of_json(cli):
     markdown = cli("plan", "m.yaml", "--format", "markdown", "--rate-limit", "2")
     assert "Request budget: 4 reads, 2 writes; at 2 requests/s about 3 s." in markdown.stdout
     data = json.loads(cli("plan", "m.yaml", "--format", "json", "--rate-limit", "2").stdout)
-    assert data["summary"] == {"update": 2, "unchanged": 1, "error": 0}
+    assert data["summary"] == {"create": 0, "update": 2, "unchanged": 1, "error": 0}
 
 
 def test_the_limit_spaces_requests_across_workers(cli, sandbox):

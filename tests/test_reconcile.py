@@ -40,7 +40,7 @@ def test_plan_shows_exactly_the_differing_fields(cli, sandbox):
     write(Path("m.yaml"), MANIFEST)
     result = cli("plan", "m.yaml", "--format", "json")
     plan = json.loads(result.stdout)
-    assert plan["summary"] == {"update": 2, "unchanged": 1, "error": 0}
+    assert plan["summary"] == {"create": 0, "update": 2, "unchanged": 1, "error": 0}
     changes = {c["id"]: c for c in plan["changes"]}
     assert sorted(changes) == ["REQ-0501", "REQ-0509"]
     assert [(f["name"], f["before"], f["after"]) for f in changes["REQ-0509"]["fields"]] == [

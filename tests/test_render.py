@@ -170,7 +170,7 @@ def test_json_is_sorted_indented_and_matches_the_checksum() -> None:
     plan = sample_plan()
     output = _json(plan)
     assert output.startswith('{\n  "changes": [\n')
-    assert json.loads(output)["summary"] == {"update": 1, "unchanged": 2, "error": 1}
+    assert json.loads(output)["summary"] == {"create": 0, "update": 1, "unchanged": 2, "error": 1}
     assert output == json.dumps(plan.to_data(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 

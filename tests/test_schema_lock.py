@@ -102,7 +102,8 @@ def test_schema_json(cli: Callable[..., object]) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["properties"]) == set(DOCUMENT_KEYS)
     ticket = schema["$defs"]["ticket"]
-    assert set(ticket["properties"]) == set(TICKET_KEYS) and ticket["required"] == ["id"]
+    assert set(ticket["properties"]) == set(TICKET_KEYS)
+    assert ticket["anyOf"] == [{"required": ["id"]}, {"required": ["key", "type"]}]
     pattern = re.compile(ticket["properties"]["id"]["pattern"])
     assert pattern.match("REQ-10000") and not pattern.match("REQ-509")
     # Editors read JSON Schema patterns as ECMAScript regexes: no Python-only syntax.

@@ -79,11 +79,11 @@ def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
     with TicketingClient(settings, token) as client:
         desired = resolve_tickets(load_manifests([manifests]), client.get_schema())
         ticket, field = _editable_field(desired)
-        live = client.get_ticket(ticket.id)
+        live = client.get_ticket(ticket.name)
         value = _another_value(field, ticket.values[field.id])
-        client.update_ticket(ticket.id, live.etag, {field.id: value})
+        client.update_ticket(ticket.name, live.etag, {field.id: value})
     click.secho(
-        f"\n# {EDITOR} changes {ticket.id} {field.name} to {value!r} in the web UI", bold=True
+        f"\n# {EDITOR} changes {ticket.name} {field.name} to {value!r} in the web UI", bold=True
     )
 
 

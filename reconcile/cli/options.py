@@ -144,6 +144,7 @@ def open_manager(params: dict[str, Any], *, write: bool) -> Iterator[tuple[Setti
                 target=target_of(settings),
                 progress=progress_factory(),
                 lock_file=find_lock(settings.config_path),
+                key_field=settings.key_field,
             ),
         )
 

@@ -10,10 +10,17 @@ from typing import Any
 
 import click
 
-from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.apply_lock import apply_lock
+from reconcile.cli.options import (
+    connection_options,
+    open_manager,
+    parallelism_option,
+    setting_option,
+)
 from reconcile.cli.output import FORMATS, render, write_step_summary
 from reconcile.config import Settings
 from reconcile.errors import ExitStatus, PlanError
+from reconcile.keys import needs_lookup
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
 from reconcile.plan import Plan, RequestBudget
@@ -91,12 +98,22 @@ def planned(
 ) -> Iterator[PlanRun]:
     """Open a client, load the manifests and plan: the first half of plan, apply and drift.
 
-    The client stays open inside the ``with`` block (apply writes through it).
+    The client stays open inside the ``with`` block (apply writes through it). When
+    apply (``write``) may create tickets, the working tree's apply lock is held from
+    before the keys are looked up until the block ends (:mod:`reconcile.apply_lock`).
     """
     with open_manager(params, write=write) as (settings, manager):
         sources = manifest_paths(paths, settings)
         desired = manager.load(sources, only=targets, shard=shard)
-        yield PlanRun(settings, manager, desired, manager.plan(desired), sources)
+        creating = write and needs_lookup(desired)
+        lock = apply_lock(sources, on_wait=waiting_for_lock) if creating else None
+        with lock or contextlib.nullcontext():
+            yield PlanRun(settings, manager, desired, manager.plan(desired), sources)
+
+
+def waiting_for_lock(path: Path) -> None:
+    """Say why an apply waits: another one in the same working tree holds the lock."""
+    click.echo(f"Waiting for another apply in this working tree (lock {path})...", err=True)
 
 
 def write_html(path: Path | None, plan: Plan, *, drift: bool = False) -> None:
@@ -119,7 +136,7 @@ def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> Re
         return None
     counts = manager.client.request_counts()
     reads = counts["ticket_type"] + counts["get"] + counts["list"]
-    return RequestBudget(reads, len(plan.updates), rate_limit)
+    return RequestBudget(reads, len(plan.updates) + len(plan.creates), rate_limit)
 
 
 @click.command()
@@ -140,6 +157,7 @@ def request_budget(manager: Manager, plan: Plan, rate_limit: float | None) -> Re
 @target_option
 @shard_option
 @parallelism_option
+@setting_option("key_field")
 @connection_options
 def plan(
     paths: tuple[str, ...],
@@ -177,6 +195,7 @@ def plan(
 @target_option
 @shard_option
 @parallelism_option
+@setting_option("key_field")
 @connection_options
 def drift(
     paths: tuple[str, ...],

@@ -45,9 +45,13 @@ class DeclaredTicket:
     ``fields`` holds the document's defaults merged under the ticket's own fields.
     ``sensitive``/``protected`` hold keys as written (document lists plus the
     ticket's own); ``*_locations`` say where each key was listed.
+
+    ``id`` is None for a ticket declared by its ``key`` alone (one to create, or
+    created by an earlier apply whose id was not written back); ``type`` is its ticket
+    type as written (a prefix or a name) and ``team`` the new ticket's team.
     """
 
-    id: str
+    id: str | None
     location: Location
     fields: tuple[DeclaredField, ...]
     sensitive: frozenset[str] = frozenset()
@@ -58,6 +62,15 @@ class DeclaredTicket:
     protected_locations: dict[str, Location] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
+    key: str | None = None
+    type: str | None = None
+    team: str | None = None
+    key_location: Location | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """How messages name the ticket: its display ID, else its key."""
+        return self.id or self.key or "?"
 
 
 @dataclass(frozen=True)
@@ -66,15 +79,27 @@ class DesiredTicket:
 
     ``values`` are checked and canonical (:meth:`~reconcile.schema.Field.canonical`: an
     empty form is the field's own), so the diff sends them as they are.
+
+    A ticket with a ``key`` has ``key_field``, the UUID of the text field that holds
+    the key in the live ticket. ``id`` is None until the key is found among the live
+    tickets (:func:`reconcile.keys.match_keys`); not found, the ticket is created.
     """
 
-    id: str
+    id: str | None
     location: Location
     type: TicketType
     values: dict[str, Any]
     sensitive: frozenset[str]
     protected: frozenset[str]
     locations: dict[str, Location]
+    key: str | None = None
+    key_field: str | None = None
+    team: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How messages name the ticket: its display ID, else its key."""
+        return self.id or self.key or "?"
 
 
 def problem(path: str, line: int | None, message: str) -> Problem:

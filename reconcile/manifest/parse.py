@@ -28,7 +28,9 @@ from reconcile.manifest.yaml12 import Collection, Composer, Node, NodeKind, Scal
 from reconcile.ticket import DISPLAY_ID
 
 DOCUMENT_KEYS = ("tickets", "defaults", "sensitive", "protected")
-TICKET_KEYS = ("id", "fields", "sensitive", "protected")
+TICKET_KEYS = ("id", "key", "type", "team", "fields", "sensitive", "protected")
+MAX_KEY_CHARS = 200
+"""The longest ``key``: it is stored in a text field of the ticket."""
 DEFAULTS_KEYS = ("fields",)
 
 _NO_MERGE_KEYS = "merge keys ('<<') are not supported; use 'defaults'"
@@ -120,19 +122,36 @@ def gc_paused() -> Iterator[None]:
 
 
 def _duplicate_tickets(tickets: Iterable[DeclaredTicket]) -> list[Problem]:
+    """Tickets declared twice: the same ``id``, or the same ``key`` (keys are unique
+    across all the manifests, since a key names the one ticket it creates)."""
     first: dict[str, Location] = {}
+    first_key: dict[str, Location] = {}
     problems: list[Problem] = []
     for ticket in tickets:
-        if ticket.id in first:
-            problems.append(
-                problem(
-                    ticket.location.path,
-                    ticket.location.line,
-                    f"ticket {ticket.id} is declared twice: here and at {first[ticket.id]}",
+        if ticket.id is not None:
+            if ticket.id in first:
+                problems.append(
+                    problem(
+                        ticket.location.path,
+                        ticket.location.line,
+                        f"ticket {ticket.id} is declared twice: here and at {first[ticket.id]}",
+                    )
                 )
-            )
-        else:
-            first[ticket.id] = ticket.location
+            else:
+                first[ticket.id] = ticket.location
+        if ticket.key is not None:
+            where = ticket.key_location or ticket.location
+            if ticket.key in first_key:
+                problems.append(
+                    problem(
+                        where.path,
+                        where.line,
+                        f"key {ticket.key!r} is declared twice: here and at "
+                        f"{first_key[ticket.key]}",
+                    )
+                )
+            else:
+                first_key[ticket.key] = where
     return problems
 
 
@@ -261,11 +280,26 @@ class _Reader:
             )
             return None
         pairs = self.mapping(node, TICKET_KEYS, "in ticket")
-        display_id = self.ticket_id(node, pairs.get("id"))
+        key = self.ticket_key(pairs.get("key"))
+        type_name = self.type_name(pairs.get("type"))
+        team = self.team(pairs.get("team"))
+        display_id = None
+        if "id" in pairs or "key" not in pairs:
+            display_id = self.ticket_id(node, pairs.get("id"))
         own = self.fields(pairs["fields"][1], "'fields'") if "fields" in pairs else []
         own_sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
         own_protected = self.key_list(pairs.get("protected"), "protected")
-        if display_id is None:
+        if display_id is None and ("id" in pairs or key is None):
+            return None
+        if "type" in pairs and type_name is None:
+            return None
+        if display_id is None and "type" not in pairs:
+            assert key is not None
+            self.error(
+                pairs["key"][0],
+                f"ticket key {short(key)} has no 'type': the ticket type to create it as, "
+                "by prefix (REQ) or by name",
+            )
             return None
         own_keys = {f.key for f in own}
         merged = tuple(f for f in defaults if f.key not in own_keys) + tuple(own)
@@ -279,11 +313,69 @@ class _Reader:
             protected=frozenset(protected_locations),
             sensitive_locations=sensitive_locations,
             protected_locations=protected_locations,
+            key=key,
+            type=type_name,
+            team=team,
+            key_location=self.location(pairs["key"][0]) if key is not None else None,
         )
+
+    def ticket_key(self, entry: tuple[int, Node] | None) -> str | None:
+        """A ``key``: a short string without surrounding space or control characters."""
+        if entry is None:
+            return None
+        line, node = entry
+        value = node.value if isinstance(node, Scalar) else None
+        if not isinstance(value, str) or not value:
+            self.error(
+                line,
+                f"ticket 'key' must be a non-empty string such as onboarding-alice, "
+                f"got {node.describe()}",
+            )
+            return None
+        if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            self.error(
+                line, f"ticket key {short(value)} has surrounding space or a control character"
+            )
+            return None
+        if len(value) > MAX_KEY_CHARS:
+            self.error(line, f"ticket key is longer than {MAX_KEY_CHARS} characters")
+            return None
+        return value
+
+    def type_name(self, entry: tuple[int, Node] | None) -> str | None:
+        if entry is None:
+            return None
+        line, node = entry
+        if (
+            not isinstance(node, Scalar)
+            or not isinstance(node.value, str)
+            or not node.value.strip()
+        ):
+            self.error(line, f"ticket 'type' must be a type prefix or name, got {node.describe()}")
+            return None
+        return node.value.strip()
+
+    def team(self, entry: tuple[int, Node] | None) -> str | None:
+        if entry is None:
+            return None
+        line, node = entry
+        if isinstance(node, Scalar) and node.value is None:
+            return None
+        if (
+            not isinstance(node, Scalar)
+            or not isinstance(node.value, str)
+            or not node.value.strip()
+        ):
+            self.error(line, f"ticket 'team' must be a team name or null, got {node.describe()}")
+            return None
+        return node.value
 
     def ticket_id(self, ticket: Node, entry: tuple[int, Node] | None) -> str | None:
         if entry is None:
-            self.error(ticket.line, "ticket has no 'id' (its display ID, such as REQ-0509)")
+            self.error(
+                ticket.line,
+                "ticket has no 'id' (its display ID, such as REQ-0509) nor a 'key' (to create it)",
+            )
             return None
         line, node = entry
         if not isinstance(node, Scalar) or not isinstance(node.value, str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconcile.errors import ManifestError, Problem
@@ -10,15 +10,23 @@ from reconcile.manifest.model import DeclaredField, DeclaredTicket, DesiredTicke
 from reconcile.manifest.parse import gc_paused
 from reconcile.schema import Field, Schema, TicketType
 
+KeyFieldSetting = str | Mapping[str, str] | None
+"""The ``key_field`` setting: one field key for every type, or one per type prefix."""
 
-def resolve_tickets(declared: Sequence[DeclaredTicket], schema: Schema) -> list[DesiredTicket]:
+
+def resolve_tickets(
+    declared: Sequence[DeclaredTicket], schema: Schema, key_field: KeyFieldSetting = None
+) -> list[DesiredTicket]:
     """Resolve field keys against the schema and check every value.
 
-    Raises ManifestError with every problem: unknown ticket prefix, unknown field,
-    two keys for one field, a value the field does not accept (including clearing a
-    required field), an unknown field in ``sensitive``/``protected``.
+    Raises ManifestError with every problem: unknown ticket prefix or type, unknown
+    field, two keys for one field, a value the field does not accept (including
+    clearing a required field), an unknown field in ``sensitive``/``protected``; for a
+    ticket with a ``key``: no ``key_field`` for its type (or not a text field), the key
+    field also set in ``fields``; for one to create (a key, no id): required fields
+    missing.
     """
-    resolver = _Resolver(schema)
+    resolver = _Resolver(schema, key_field)
     with gc_paused():
         resolved = [resolver.ticket(ticket) for ticket in declared]
     if resolver.problems:
@@ -33,15 +41,16 @@ class _Resolver:
     the same few keys, and TicketType.resolve scans the type's fields.
     """
 
-    def __init__(self, schema: Schema):
+    def __init__(self, schema: Schema, key_field: KeyFieldSetting = None):
         self.schema = schema
+        self.key_field = key_field
         self.problems: list[Problem] = []
         self.reported: set[tuple[Location, str]] = set()
         self.fields: dict[tuple[str, str], Field | None] = {}
 
     def error(self, ticket: DeclaredTicket, location: Location, message: str) -> None:
         # A bad document-level default or list entry is reported once, not once per ticket.
-        key = (location, message.replace(ticket.id, ""))
+        key = (location, message.replace(ticket.name, ""))
         if key not in self.reported:
             self.reported.add(key)
             self.problems.append(problem(location.path, location.line, message))
@@ -52,17 +61,86 @@ class _Resolver:
             self.fields[cache_key] = ticket_type.resolve(key)
         return self.fields[cache_key]
 
-    def ticket(self, ticket: DeclaredTicket) -> DesiredTicket | None:
+    def ticket_type(self, ticket: DeclaredTicket) -> TicketType | None:
+        """The ticket's type: by its id's prefix, else by its ``type`` (prefix or name)."""
+        known = ", ".join(self.schema.prefixes) or "none"
+        named = None
+        if ticket.type is not None:
+            folded = ticket.type.casefold()
+            named = next(
+                (t for t in self.schema.types if ticket.type in (t.prefix, t.name)), None
+            ) or next((t for t in self.schema.types if t.name.casefold() == folded), None)
+            if named is None:
+                self.error(
+                    ticket,
+                    ticket.location,
+                    f"{ticket.name}: unknown ticket type {ticket.type!r} (known prefixes: {known})",
+                )
+                return None
+        if ticket.id is None:
+            return named
         ticket_type = self.schema.type_for(ticket.id)
         if ticket_type is None:
             prefix = ticket.id.rsplit("-", 1)[0]
-            known = ", ".join(self.schema.prefixes) or "none"
             self.error(
                 ticket,
                 ticket.location,
                 f"{ticket.id}: unknown ticket type prefix {prefix!r} (known prefixes: {known})",
             )
             return None
+        if named is not None and named.id != ticket_type.id:
+            self.error(
+                ticket,
+                ticket.location,
+                f"{ticket.id}: 'type' {ticket.type!r} is not the type of its id "
+                f"({ticket_type.prefix}, {ticket_type.name})",
+            )
+            return None
+        return ticket_type
+
+    def key_field_of(self, ticket: DeclaredTicket, ticket_type: TicketType) -> Field | None:
+        """The text field that holds the keys of ``ticket_type`` (``key_field``)."""
+        where = ticket.key_location or ticket.location
+        if self.key_field is None:
+            self.error(
+                ticket,
+                where,
+                "'key' needs the key_field setting (the text field that holds each "
+                "ticket's key): give --key-field FIELD, RECONCILE_KEY_FIELD or key_field "
+                "in reconcile.yaml",
+            )
+            return None
+        if isinstance(self.key_field, str):
+            name: str | None = self.key_field
+        else:
+            name = self.key_field.get(ticket_type.prefix)
+        if name is None:
+            assert isinstance(self.key_field, Mapping)
+            listed = ", ".join(sorted(self.key_field))
+            self.error(
+                ticket,
+                where,
+                f"'key' of a {ticket_type.prefix} ticket: the key_field map has no "
+                f"{ticket_type.prefix} (it has {listed})",
+            )
+            return None
+        target = self.field(ticket_type, name)
+        if target is None or target.type != "text":
+            why = "is not a field of" if target is None else f"is a {target.type} field of"
+            self.error(
+                ticket,
+                where,
+                f"key_field {name!r} {why} {ticket_type.name} ({ticket_type.prefix}); "
+                "keys are stored in a text field",
+            )
+            return None
+        return target
+
+    def ticket(self, ticket: DeclaredTicket) -> DesiredTicket | None:
+        ticket_type = self.ticket_type(ticket)
+        if ticket_type is None:
+            return None
+        key_field = self.key_field_of(ticket, ticket_type) if ticket.key is not None else None
         sensitive = self.keys(ticket, ticket_type, "sensitive", ticket.sensitive_locations)
         values: dict[str, Any] = {}
         locations: dict[str, Location] = {}
@@ -75,7 +153,7 @@ class _Resolver:
                 self.error(
                     ticket,
                     declared.location,
-                    f"{ticket.id}: unknown field {declared.key!r}{suggestion}",
+                    f"{ticket.name}: unknown field {declared.key!r}{suggestion}",
                 )
                 continue
             earlier = chosen.get(target.id)
@@ -85,7 +163,7 @@ class _Resolver:
                 self.error(
                     ticket,
                     declared.location,
-                    f"{ticket.id}: {declared.key!r} and {earlier.key!r} (at {earlier.location}) "
+                    f"{ticket.name}: {declared.key!r} and {earlier.key!r} (at {earlier.location}) "
                     f"both set field {target.name!r}",
                 )
                 continue
@@ -94,11 +172,21 @@ class _Resolver:
             reason = target.check(declared.value, sensitive=target.id in sensitive)
             if reason is not None:
                 self.error(
-                    ticket, declared.location, f"{ticket.id} field {target.name!r}: {reason}"
+                    ticket, declared.location, f"{ticket.name} field {target.name!r}: {reason}"
+                )
+                continue
+            if key_field is not None and target.id == key_field.id:
+                self.error(
+                    ticket,
+                    declared.location,
+                    f"{ticket.name}: field {target.name!r} is the key field: it holds the "
+                    "ticket's 'key' and is not set in 'fields'",
                 )
                 continue
             values[target.id] = target.canonical(declared.value)
             locations[target.id] = declared.location
+        if ticket.id is None:
+            self.required(ticket, ticket_type, values, key_field)
         return DesiredTicket(
             id=ticket.id,
             location=ticket.location,
@@ -107,7 +195,32 @@ class _Resolver:
             sensitive=sensitive,
             protected=self.keys(ticket, ticket_type, "protected", ticket.protected_locations),
             locations=locations,
+            key=ticket.key,
+            key_field=key_field.id if key_field is not None else None,
+            team=ticket.team,
         )
+
+    def required(
+        self,
+        ticket: DeclaredTicket,
+        ticket_type: TicketType,
+        values: Mapping[str, Any],
+        key_field: Field | None,
+    ) -> None:
+        """A ticket to create must set every required field of its type."""
+        missing = [
+            f.name
+            for f in ticket_type.fields
+            if f.required and f.id not in values and (key_field is None or f.id != key_field.id)
+        ]
+        if missing:
+            names = ", ".join(repr(name) for name in missing)
+            self.error(
+                ticket,
+                ticket.location,
+                f"{ticket.name}: a {ticket_type.prefix} ticket to create needs its required "
+                f"field(s) {names}",
+            )
 
     def keys(
         self, ticket: DeclaredTicket, ticket_type: TicketType, name: str, where: dict[str, Location]
@@ -121,7 +234,7 @@ class _Resolver:
                 self.error(
                     ticket,
                     where.get(key, ticket.location),
-                    f"{ticket.id}: unknown field {key!r} in {name!r}{suggestion}",
+                    f"{ticket.name}: unknown field {key!r} in {name!r}{suggestion}",
                 )
             else:
                 ids.add(target.id)

@@ -60,6 +60,14 @@ def last_editor(by: str | None, at: str | None) -> str | None:
     return by or (f"someone at {at}" if at else None)
 
 
+def found_by_key_note(key: str, display_id: str) -> str:
+    """What the plan says of a ticket found by its key whose id is not in the manifest."""
+    return (
+        f"{display_id} holds key {key!r}; its id is not yet in the manifest "
+        "(`reconcile adopt --ids` writes it)"
+    )
+
+
 NO_HISTORY_NOTE = (
     "The API keeps no per-field history, so the last editor shown is the ticket's "
     "last editor, not necessarily who changed these fields."
@@ -68,9 +76,13 @@ NO_HISTORY_NOTE = (
 
 def plan_counts(summary: dict[str, int]) -> str:
     text = f"{summary['update']} to update, {summary['unchanged']} unchanged"
+    if summary.get("create"):
+        text = f"{summary['create']} to create, " + text
     return text + (f", {summary['error']} failed" if summary["error"] else "")
 
 
 def drift_counts(summary: dict[str, int]) -> str:
     text = f"{summary['update']} drifted, {summary['unchanged']} in sync"
+    if summary.get("create"):
+        text = f"{summary['create']} not created yet, " + text
     return text + (f", {summary['error']} failed" if summary["error"] else "")

@@ -12,12 +12,22 @@ import html
 import re
 from typing import TextIO
 
-from reconcile.plan import SENSITIVE, UPDATE, FieldChange, Plan, RequestBudget, TicketChange
+from reconcile.plan import (
+    SENSITIVE,
+    UPDATE,
+    FieldChange,
+    Plan,
+    RequestBudget,
+    TicketChange,
+    TicketCreate,
+)
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
+    found_by_key_note,
     is_long,
     plan_counts,
+    show,
     shown_pair,
     unified_diff,
 )
@@ -35,7 +45,8 @@ def render_markdown(
 ) -> None:
     """Write ``plan`` as Markdown of at most ``limit`` characters."""
     head = _head(plan, drift, budget)
-    blocks = [_ticket(change, drift) for change in plan.changes]
+    blocks = [_create(create, drift) for create in plan.creates]
+    blocks += [_ticket(change, drift) for change in plan.changes]
     tail = f"_{NO_HISTORY_NOTE}_\n" if drift and plan.has_changes else ""
     out.write(_fit(head, blocks, tail, plan, limit))
 
@@ -44,7 +55,7 @@ def _head(plan: Plan, drift: bool, budget: RequestBudget | None) -> str:
     summary = plan.summary
     if drift:
         lines = [f"**Drift:** {drift_counts(summary)}."]
-    elif plan.changes:
+    elif plan.changes or plan.creates:
         lines = [f"**Plan:** {plan_counts(summary)}."]
     else:
         lines = ["**No changes.** Live tickets match the manifests."]
@@ -54,6 +65,9 @@ def _head(plan: Plan, drift: bool, budget: RequestBudget | None) -> str:
     if plan.schema_drift:
         lines += ["", "**Schema drift**", ""]
         lines += [f"- {_escape_text(message)}" for message in plan.schema_drift]
+    if plan.found_by_key:
+        lines.append("")
+        lines += [f"- {_escape_text(found_by_key_note(k, i))}" for k, i in plan.found_by_key]
     return "\n".join(lines) + "\n\n"
 
 
@@ -106,6 +120,18 @@ def _ticket(change: TicketChange, drift: bool) -> str:
         if _shows_as_diff(f):
             lines += _details(f, drift)
     return "\n".join(lines) + "\n"
+
+
+def _create(create: TicketCreate, drift: bool) -> str:
+    what = "declared, does not exist" if drift else "create"
+    lines = [f"#### + {_escape_text(create.type_prefix)} {_code(create.key)} ({what})", ""]
+    if create.team is not None:
+        lines += [f"Team: {_code(create.team)}.", ""]
+    lines += ["| field | value |", "|---|---|"]
+    for f in create.fields:
+        value = SENSITIVE if f.sensitive else _cell(_code(show(f.after)))
+        lines.append(f"| {_cell(_escape_text(f.name))} | {value} |")
+    return "\n".join(lines) + "\n\n"
 
 
 def _shows_as_diff(change: FieldChange) -> bool:

@@ -2,24 +2,28 @@
 
 ::
 
+    + REQ onboarding-alice (create)
+        + summary: "Onboard Alice"
     ~ REQ-0509
         ~ priority: "Low" → "High"
     ! REQ-9999: Ticket not found (REQ-9999)
 
-    Plan: 1 to update, 3 unchanged, 1 failed.
+    Plan: 1 to create, 1 to update, 3 unchanged, 1 failed.
 """
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from reconcile.plan import UPDATE, FieldChange, Plan, RequestBudget, TicketChange
+from reconcile.plan import UPDATE, FieldChange, Plan, RequestBudget, TicketChange, TicketCreate
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
+    found_by_key_note,
     is_long,
     last_editor,
     plan_counts,
+    show,
     shown_pair,
     unified_diff,
 )
@@ -54,15 +58,22 @@ def render_text(
         lines.append(paint("error", "Schema drift:"))
         lines += [f"  ! {message}" for message in plan.schema_drift]
         lines.append("")
+    for create in plan.creates:
+        lines += _create(create, paint, drift)
+        lines.append("")
     for change in plan.changes:
         lines += _ticket(change, paint, drift)
+        lines.append("")
+    for key, display_id in plan.found_by_key:
+        lines.append(f"= {found_by_key_note(key, display_id)}")
+    if plan.found_by_key:
         lines.append("")
     summary = plan.summary
     if drift:
         lines.append(paint("bold", f"Drift: {drift_counts(summary)}."))
         if summary["update"]:
             lines.append(NO_HISTORY_NOTE)
-    elif plan.changes:
+    elif plan.changes or plan.creates:
         lines.append(paint("bold", f"Plan: {plan_counts(summary)}."))
     else:
         lines.append(paint("bold", "No changes.") + " Live tickets match the manifests.")
@@ -80,6 +91,18 @@ def _ticket(change: TicketChange, paint: _Paint, drift: bool) -> list[str]:
         if editor:
             head += f" (last updated by {editor})"
     return [head] + [line for f in change.fields for line in _field(f, paint, drift)]
+
+
+def _create(create: TicketCreate, paint: _Paint, drift: bool) -> list[str]:
+    """A ticket to create; in a drift report, a declared ticket that does not exist."""
+    what = "declared, does not exist" if drift else "create"
+    lines = [paint("add", "+") + f" {create.name} ({what})"]
+    if create.team is not None:
+        lines.append(f"{_INDENT}team: {show(create.team)}")
+    for f in create.fields:
+        value = "(sensitive)" if f.sensitive else show(f.after)
+        lines.append(_INDENT + paint("add", "+") + f" {f.name}: {value}")
+    return lines
 
 
 def _field(change: FieldChange, paint: _Paint, drift: bool) -> list[str]:
