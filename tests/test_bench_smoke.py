@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).parent.parent / "bench" / "bench.py"
 
 
@@ -37,3 +39,18 @@ def test_quick_bench_runs_and_reports_every_figure() -> None:
     assert out.rstrip().endswith(
         "the timing targets are not judged at this size (run without --quick for them)"
     )
+
+
+@pytest.mark.browser
+def test_html_report_bench_runs_and_reports_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH.with_name("html_report.py")), "--quick"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "plan: {'update': 30, 'unchanged': 270, 'error': 0}" in out
+    assert re.search(r"page: [0-9.]+ MB \(\d+ bytes a ticket\), rendered in [0-9.]+ s CPU", out)
+    assert re.search(r"load in Chromium: DOM content loaded \d+ ms, load event \d+ ms", out)
+    for name in ("filter all -> changes", "search one ID", "open one row"):
+        assert re.search(rf"{name}: [0-9.]+ ms / [0-9.]+ ms", out)
