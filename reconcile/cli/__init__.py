@@ -18,6 +18,7 @@ from reconcile import __version__
 from reconcile.cli.adopt import adopt
 from reconcile.cli.apply import apply
 from reconcile.cli.demo import demo
+from reconcile.cli.examples import add_examples
 from reconcile.cli.import_ import import_
 from reconcile.cli.output import in_github_actions, safe_output, workflow_command
 from reconcile.cli.plan import drift, plan
@@ -52,6 +53,7 @@ for command in (
     undo,
 ):
     cli.add_command(command)
+add_examples(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,7 +43,12 @@ def import_(
     **params: Any,
 ) -> ExitStatus:
     """Write a manifest for existing tickets: planning it shows no changes."""
-    if import_all == bool(ids):
+    if not ids and not import_all:
+        raise click.UsageError(
+            "give ticket IDs or --all: which tickets to import "
+            "(reconcile import REQ-0509 REQ-0510, or reconcile import --all)"
+        )
+    if ids and import_all:
         raise click.UsageError("give ticket IDs or --all, not both")
     if (prefix or team) and not import_all:
         raise click.UsageError("--prefix and --team go with --all")

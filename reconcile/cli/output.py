@@ -57,6 +57,8 @@ class SafeStream(io.TextIOBase):
         return defuse_workflow_commands(text) if defuse and self.github else text
 
     def write(self, text: str) -> int:
+        if isinstance(text, bytes):  # click echoes shell completions as bytes
+            text = text.decode(self.encoding, "replace")
         with self._lock:
             self._pending += text
             complete, newline, rest = self._pending.rpartition("\n")
