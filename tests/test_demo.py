@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import reconcile
+
 from cli_runner import run_cli
 
 EXAMPLES = Path(__file__).parent.parent / "manifests"
@@ -42,3 +46,18 @@ def test_demo_ignores_the_users_settings(tmp_path: Path) -> None:
     result = run_cli(["demo", str(EXAMPLES)], {"NO_COLOR": "1", **user})
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "Demo complete" in result.stdout
+
+
+def test_demo_outside_the_repository_runs_the_manifests_shipped_with_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no manifests/ here
+    result = run_cli(["demo"], {"NO_COLOR": "1", "RECONCILE_TOKEN": None})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "Apply: 6 updated, 0 failed, 0 unchanged." in result.stdout
+    assert "demo_manifests" in result.stdout
+
+
+def test_the_repositorys_manifests_are_the_packaged_ones() -> None:
+    """One copy: the README's manifests/ is the package's demo_manifests/."""
+    assert EXAMPLES.resolve() == (Path(reconcile.__file__).parent / "demo_manifests").resolve()

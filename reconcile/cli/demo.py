@@ -7,6 +7,8 @@ again (no changes), a manual edit by another user, drift.
 
 from __future__ import annotations
 
+import contextlib
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ from reconcile.manifest import DesiredTicket, load_manifests, resolve_tickets
 from reconcile.sandbox import DEMO_WRITER, Sandbox, SandboxOptions
 from reconcile.schema import Field
 
+DEMO_MANIFESTS = "demo_manifests"
+"""The example manifests, package data of ``reconcile`` (``manifests/`` in the repository
+is a link to them, so the README's commands and the demo read the same files)."""
+
 EDITOR = "jdoe"
 """The colleague who edits a managed field by hand in the demo."""
 
@@ -30,12 +36,23 @@ EDITOR = "jdoe"
 @click.command()
 @click.argument(
     "manifests",
-    default="manifests",
+    required=False,
     type=click.Path(exists=True, path_type=Path),
 )
 @click.pass_context
-def demo(ctx: click.Context, manifests: Path) -> ExitStatus:
-    """Show plan → apply → plan (no changes) → drift on a built-in demo sandbox."""
+def demo(ctx: click.Context, manifests: Path | None) -> ExitStatus:
+    """Show plan → apply → plan (no changes) → drift on a built-in demo sandbox.
+
+    MANIFESTS defaults to the example manifests that ship with reconcile (the
+    repository's manifests/ directory).
+    """
+    with contextlib.ExitStack() as stack:
+        if manifests is None:
+            manifests = stack.enter_context(as_file(files("reconcile") / DEMO_MANIFESTS))
+        return _run_demo(ctx, manifests)
+
+
+def _run_demo(ctx: click.Context, manifests: Path) -> ExitStatus:
     with Sandbox(SandboxOptions(port=0, demo=True)) as sandbox:
         click.secho(f"Started a demo sandbox at {sandbox.base_url}", bold=True)
         # The commands run with these settings alone: no flag, variable or config
