@@ -226,3 +226,15 @@ def test_zizmor_finds_nothing() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_workflows_install_the_pinned_requirement_the_docs_name(name: str) -> None:
+    """No placeholder owner or tag that may not exist: the reviewed requirement, set once."""
+    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    (install,) = [s for s in _steps(workflow) if s.get("name") == "Install reconcile"]
+    assert install["env"] == {"RECONCILE_REQUIREMENT": "${{ vars.RECONCILE_REQUIREMENT }}"}
+    assert 'pip install "$RECONCILE_REQUIREMENT"' in install["run"]
+    assert '[ -z "$RECONCILE_REQUIREMENT" ]' in install["run"]  # unset: a clear error
+    assert "OWNER" not in (WORKFLOWS / name).read_text()
+    assert "`RECONCILE_REQUIREMENT`" in (ROOT / "docs" / "gitops.md").read_text()
