@@ -27,7 +27,7 @@ import click
 
 from reconcile.cli.output import progress_factory
 from reconcile.client import TicketingClient, connect
-from reconcile.config import SPEC_BY_NAME, Settings, load_settings
+from reconcile.config import FILE_KEYS, SPEC_BY_NAME, Settings, load_settings
 from reconcile.lock import find_lock
 from reconcile.manager import Manager
 from reconcile.plan import Target
@@ -70,7 +70,8 @@ def setting_option(name: str) -> Callable[[F], F]:
 def _sources(spec: Any) -> str:
     """Where else the setting comes from, for its help: variables, config key, default."""
     parts = [", ".join(spec.env)] if spec.env else []
-    parts.append(f"config {spec.name}")
+    if spec.name in FILE_KEYS:  # a secret (a webhook URL) is never read from the config file
+        parts.append(f"config {spec.name}")
     default = spec.default
     if default not in (None, False, (), ""):
         shown = f"{default:g}" if isinstance(default, float) else str(default)
