@@ -21,6 +21,7 @@ is sent again, within the same bound; found on two tickets, it is an error namin
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,9 @@ __all__ = ["ApplyReport", "TicketOutcome", "apply_plan"]
 
 MAX_REBASES = 3
 """How many times a ticket is re-read and re-sent after losing a race before it is a conflict."""
+
+INTERRUPT_GRACE = 2.0
+"""Seconds that writes in flight get to answer after SIGINT/SIGTERM before they are cut off."""
 
 
 class Outcome(StrEnum):
@@ -172,6 +176,7 @@ def apply_plan(
         settings = client.settings
         journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
     outcomes: list[TicketOutcome] = []
+    stopped_at: float | None = None
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         pending = {pool.submit(writer.create, create) for create in plan.creates}
         pending |= {pool.submit(writer.write, change) for change in updates}
@@ -182,6 +187,12 @@ def apply_plan(
                 outcomes.append(future.result())
                 if progress:
                     progress(1)
+            if writer.stop.is_set() and not client.interrupted:
+                # Writes in flight get a short grace to answer; then they are cut off
+                # (their outcome reported unknown) so a stuck read cannot hold the run.
+                stopped_at = stopped_at or time.monotonic()
+                if time.monotonic() - stopped_at >= INTERRUPT_GRACE:
+                    client.abort()
     interrupted = writer.stop.is_set()
     return ApplyReport(tuple(outcomes), unchanged=len(plan.unchanged), interrupted=interrupted)
 
@@ -224,6 +235,9 @@ class _TicketWriter:
                     maybe_landed = isinstance(error, OutcomeUnknown)
                     status = Status.UNKNOWN if maybe_landed else Status.ETAG_MISMATCH
                     self._outcome(seq, change, status, None, error)
+                    if maybe_landed and self.client.interrupted:
+                        message = f"outcome unknown: {error}; re-run plan to see if it landed"
+                        return TicketOutcome(planned.id, FAILED, message, etag)
                     live = self.client.get_ticket(change.id)
                     next_change, outcome = self._rebase(planned, change, live, maybe_landed, seq)
                     if outcome is not None:

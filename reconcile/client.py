@@ -24,6 +24,7 @@ from each record anyway, as a second line of defence.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
@@ -38,6 +39,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
@@ -57,6 +60,7 @@ from reconcile.errors import (
     EtagMismatch,
     ListUnsupported,
     OutcomeUnknown,
+    ReconcileError,
     TicketNotFound,
 )
 from reconcile.redact import SECRETS, RedactingFilter
@@ -139,6 +143,153 @@ class _Retry(Retry):
         return fresh
 
 
+class Interrupted(ReconcileError):
+    """A request cut off by :meth:`Transport.abort` (SIGINT/SIGTERM), or refused after it.
+
+    ``sent`` says whether the request may have reached the server.
+    """
+
+    def __init__(self, message: str, *, sent: bool):
+        super().__init__(message)
+        self.sent = sent
+
+
+class _Aborted(Exception):
+    """Raised inside urllib3 when a request would start after an abort (passes through it)."""
+
+
+TIMED_OUT = "timed out"
+INTERRUPTED = "interrupted"
+
+
+class _Watchdog:
+    """Bounds every request attempt as a whole, and ends them all on :meth:`abort`.
+
+    A socket timeout bounds each read, so a server that sends one byte a second could
+    hold a request forever. Each connection is armed when an attempt starts to use it
+    (connect or send) and disarmed when it goes back to the pool; one thread shuts the
+    socket of an attempt still armed ``timeout`` seconds later, which makes the blocked
+    read fail at once. The thread that was cut off learns why from :meth:`cause`.
+    """
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.aborted = False
+        self._armed: dict[int, tuple[float, Any, int]] = {}
+        self._causes: dict[int, str] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def arm(self, connection: Any) -> None:
+        ident = threading.get_ident()
+        with self._cond:
+            if self.aborted:
+                raise _Aborted()
+            if id(connection) in self._armed:
+                return  # already armed by this attempt's connect
+            self._causes.pop(ident, None)
+            self._armed[id(connection)] = (time.monotonic() + self.timeout, connection, ident)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="reconcile request deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self, connection: Any) -> None:
+        with self._cond:
+            self._armed.pop(id(connection), None)
+
+    def cause(self) -> str | None:
+        """Why this thread's last attempt was cut off (:data:`TIMED_OUT`, :data:`INTERRUPTED`)."""
+        with self._cond:
+            return self._causes.pop(threading.get_ident(), None)
+
+    def abort(self) -> None:
+        """Cut off every attempt in flight and refuse new ones."""
+        with self._cond:
+            self.aborted = True
+            for _, connection, ident in self._armed.values():
+                self._causes[ident] = INTERRUPTED
+                _shut(connection)
+            self._armed.clear()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _watch(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                for key, (deadline, connection, ident) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[key]
+                        self._causes[ident] = TIMED_OUT
+                        _shut(connection)
+                deadlines = [deadline for deadline, _, _ in self._armed.values()]
+                self._cond.wait(max(0.0, min(deadlines) - now) if deadlines else None)
+
+
+def _shut(connection: Any) -> None:
+    """Shut a connection's socket down under the thread reading it (TLS layer bypassed)."""
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
+    """Pool classes whose connections arm ``watchdog`` when used and disarm it when returned."""
+
+    def connection_class(base: type[Any]) -> type[Any]:
+        class Watched(base):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                watchdog.arm(self)
+                super().connect()
+
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                watchdog.arm(self)
+                super().request(*args, **kwargs)
+
+        return Watched
+
+    def pool_class(base: type[Any], connection: type[Any]) -> type[Any]:
+        class WatchedPool(base):  # type: ignore[valid-type,misc]
+            ConnectionCls = connection_class(connection)
+
+            def _put_conn(self, used: Any) -> None:
+                if used is not None:
+                    watchdog.disarm(used)
+                super()._put_conn(used)
+
+        return WatchedPool
+
+    return {
+        "http": pool_class(HTTPConnectionPool, HTTPConnection),
+        "https": pool_class(HTTPSConnectionPool, HTTPSConnection),
+    }
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter over pools whose attempts the watchdog bounds (proxied ones too)."""
+
+    def __init__(self, watchdog: _Watchdog, **kwargs: Any):
+        self._pools = _watched_pools(watchdog)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self._pools
+        return manager
+
+
 class _Pacer:
     """Spaces requests ``1 / rate`` seconds apart across all threads (``--rate-limit``)."""
 
@@ -199,8 +350,12 @@ class Transport:
             raise_on_status=False,
             on_retry=self._on_retry,
         )
-        adapter = HTTPAdapter(
-            pool_connections=2, pool_maxsize=settings.parallelism + 2, max_retries=retry
+        self._watchdog = _Watchdog(settings.timeout)
+        adapter = _WatchedAdapter(
+            self._watchdog,
+            pool_connections=2,
+            pool_maxsize=settings.parallelism + 2,
+            max_retries=retry,
         )
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "accept": "application/json"})
@@ -216,7 +371,20 @@ class Transport:
         answer came. ``reconcile watch`` counts requests for its metrics with it."""
 
     def close(self) -> None:
+        self._watchdog.close()
         self.session.close()
+
+    def abort(self) -> None:
+        """End every request in flight at once and refuse new ones (SIGINT/SIGTERM).
+
+        A request cut off so raises :class:`Interrupted` with ``sent=True``: a write's
+        outcome is then unknown. Requests that would start later raise it with ``sent=False``.
+        """
+        self._watchdog.abort()
+
+    @property
+    def aborted(self) -> bool:
+        return self._watchdog.aborted
 
     def _observe(self, method: str, status: str) -> None:
         for observe in self.observers:
@@ -259,10 +427,26 @@ class Transport:
                 proxies=self._proxies_for(url),
                 allow_redirects=False,
             )
-        except requests.RequestException as error:
-            log.info("%s %s failed: %s (%.0f ms)", method, path, describe(error), _ms(started))
+        except _Aborted:
+            log.info("%s %s not sent: the run was interrupted", method, path)
             self._observe(method, "error")
-            raise
+            message = f"{method} {path}: not sent: the run was interrupted"
+            raise Interrupted(message, sent=False) from None
+        except requests.RequestException as error:
+            self._observe(method, "error")
+            cause = self._watchdog.cause()
+            if cause == INTERRUPTED:
+                log.info("%s %s cut off: the run was interrupted", method, path)
+                raise Interrupted(
+                    f"{method} {path}: cut off before its answer: the run was interrupted",
+                    sent=True,
+                ) from None
+            if cause == TIMED_OUT:
+                error = requests.exceptions.ReadTimeout(
+                    f"no complete answer within {self.timeout[1]:g} s", request=error.request
+                )
+            log.info("%s %s failed: %s (%.0f ms)", method, path, describe(error), _ms(started))
+            raise error from None
         log.info("%s %s %s (%.0f ms)", method, path, response.status_code, _ms(started))
         self._observe(method, str(response.status_code))
         return response
@@ -351,6 +535,15 @@ class TicketingClient:
 
     def close(self) -> None:
         self.transport.close()
+
+    def abort(self) -> None:
+        """End every request in flight at once and start no new one (see Transport.abort)."""
+        self.transport.abort()
+
+    @property
+    def interrupted(self) -> bool:
+        """True once :meth:`abort` was called."""
+        return self.transport.aborted
 
     def request_counts(self) -> dict[str, int]:
         """Requests sent so far by kind (``token`` included), and urllib3's ``retries``."""
@@ -484,6 +677,13 @@ class TicketingClient:
                 )
             except requests.RequestException as error:
                 raise self._transport_error(error, method, what) from None
+            except Interrupted as cut:
+                if method in _WRITES and cut.sent:
+                    raise OutcomeUnknown(
+                        f"{what}: the run was interrupted before the answer came: the write "
+                        "may or may not have landed"
+                    ) from None
+                raise ApiError(f"{what}: not done: the run was interrupted") from None
             if response.status_code != 401 or _code(response) == "USER_PERMISSION_FAILURE":
                 return response
             # Whatever the request (the first one too): a source that can get a new token

@@ -398,7 +398,7 @@ SPECS: tuple[_Spec, ...] = (
         ("RECONCILE_TIMEOUT",),
         flag="--timeout",
         metavar="SECONDS",
-        help="Time limit of each request",
+        help="Time limit of each request attempt as a whole: connect, send, complete answer",
     ),
     _Spec("manifests", _paths, ("RECONCILE_MANIFESTS",), is_path=True),
     _Spec(

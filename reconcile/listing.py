@@ -124,6 +124,9 @@ def read_pages(
             if not news:
                 listing.stopped = f"page {number} listed no ticket not seen before"
                 return listing
+    except BaseException:
+        client.abort()  # Ctrl-C: end the pages in flight instead of waiting for them
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -333,8 +333,16 @@ class Manager:
             finally:
                 tick(1)
 
-        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.parallelism)
+        try:
             return dict(zip(ids, pool.map(read, ids), strict=True))
+        except BaseException:
+            # Ctrl-C (or any error) in the waiting thread: end the reads in flight at
+            # once, or the pool's shutdown would wait for the slowest of them.
+            self.client.abort()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def read_all(self) -> list[LiveTicket]:
         """Every ticket of the tenant through the list endpoint (``ListUnsupported`` passes).

@@ -74,9 +74,13 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.UsageError as error:
         error.show()
         status = ExitStatus.ERROR
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        status = ExitStatus.ERROR
+    except click.exceptions.Abort as error:
+        if isinstance(error.__context__, KeyboardInterrupt):  # click's wrapping of Ctrl-C
+            click.echo("Interrupted.", err=True)
+            status = ExitStatus.SIGINT
+        else:
+            click.echo("Aborted.", err=True)
+            status = ExitStatus.ERROR
     except click.exceptions.Exit as done:
         status = done.exit_code
     except click.ClickException as error:
