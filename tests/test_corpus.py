@@ -32,11 +32,22 @@ def header(path: Path) -> tuple[str, int | None]:
     return expect, None if line == "none" else int(line)
 
 
-def assert_refused(cli: Callable[..., object], sandbox, target: str, where: str, expect: str):
+def key_field_env(path: Path) -> dict[str, str]:
+    """The optional third header line ``# key_field: FIELD`` as the setting's variable."""
+    lines = path.read_bytes().split(b"\n")
+    third = lines[2].decode("latin-1") if len(lines) > 2 else ""
+    if not third.startswith("# key_field: "):
+        return {}
+    return {"RECONCILE_KEY_FIELD": third.removeprefix("# key_field: ")}
+
+
+def assert_refused(
+    cli: Callable[..., object], sandbox, target: str, where: str, expect: str, **env: str
+):
     """Both commands exit 1 with exactly the one expected line and write nothing."""
     for command in COMMANDS:
         sandbox.reset_stats()
-        result = cli(*command, target, expect=1)
+        result = cli(*command, target, expect=1, **env)
         assert result.stdout == ""
         assert "Traceback" not in result.stderr
         lines = result.stderr.splitlines()
@@ -45,7 +56,7 @@ def assert_refused(cli: Callable[..., object], sandbox, target: str, where: str,
         assert expect in lines[0]
         stats = sandbox.stats()
         assert stats["requests"] <= 1 and set(stats["by_route"]) <= {"ticket_type"}
-        assert stats["writes"]["patches"] == 0
+        assert stats["writes"]["patches"] == 0 and stats["writes"]["creates"] == 0
 
 
 def test_the_corpus_is_big_enough() -> None:
@@ -56,7 +67,7 @@ def test_the_corpus_is_big_enough() -> None:
 def test_bad_manifest_is_one_clear_error_and_no_write(cli, sandbox, path: Path) -> None:
     expect, line = header(path)
     where = str(path) if line is None else f"{path}:{line}"
-    assert_refused(cli, sandbox, str(path), where, expect)
+    assert_refused(cli, sandbox, str(path), where, expect, **key_field_env(path))
 
 
 @pytest.mark.parametrize("directory", BAD_DIRS, ids=lambda p: p.name)

@@ -91,6 +91,19 @@ SCHEMA = Schema.from_api(
                     ),
                     _field(WATCHERS, "watchers", "Watchers", "array"),
                     _field(LOCATION, "location", "Location", "text"),
+                    _field(
+                        "a0000000-0000-4000-8000-00000000000c",
+                        "status",
+                        "Status",
+                        "select",
+                        options=["New", "In Progress", "Resolved", "Closed"],
+                    ),
+                    _field(
+                        "a0000000-0000-4000-8000-00000000000d",
+                        "external_ref",
+                        "External reference",
+                        "text",
+                    ),
                 ],
             },
             {
@@ -127,8 +140,8 @@ def only_problem(action: object) -> Problem:
     return problems[0]
 
 
-def load_and_resolve(paths: list[str | Path]) -> list:
-    return resolve_tickets(load_manifests(paths), SCHEMA)
+def load_and_resolve(paths: list[str | Path], key_field: str | None = None) -> list:
+    return resolve_tickets(load_manifests(paths), SCHEMA, key_field)
 
 
 def parse(text: str, path: str = "m.yaml") -> list[DeclaredTicket]:
@@ -151,6 +164,13 @@ def _header(path: Path) -> tuple[str, int | None]:
     return expect, None if line == "none" else int(line)
 
 
+def _key_field(path: Path) -> str | None:
+    """The optional third header line ``# key_field: FIELD`` (the setting the file needs)."""
+    lines = path.read_bytes().split(b"\n")
+    third = lines[2].decode("latin-1") if len(lines) > 2 else ""
+    return third.removeprefix("# key_field: ") if third.startswith("# key_field: ") else None
+
+
 BAD_FILES = sorted((CORPUS / "bad").glob("*.yaml"))
 GOOD_FILES = sorted((CORPUS / "good").glob("*.y*ml"))
 BAD_DIRS = sorted(p for p in (CORPUS / "bad-dirs").iterdir() if p.is_dir())
@@ -164,7 +184,7 @@ def test_the_corpus_has_at_least_30_bad_manifests() -> None:
 def test_bad_manifest_gives_one_clear_problem(path: Path) -> None:
     expect, line = _header(path)
     relative = os.path.relpath(path)
-    problem = only_problem(lambda: load_and_resolve([relative]))
+    problem = only_problem(lambda: load_and_resolve([relative], _key_field(path)))
     assert expect in problem.message
     assert problem.path == relative
     assert problem.line == line
