@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from reconcile.errors import ExitStatus, ReconcileError, UnsafePlan
 from reconcile.journal import Journal
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
+from reconcile.manifest.resolve import KeyFieldSetting
 from reconcile.metrics import WRITE_RESULTS, WatchMetrics
 from reconcile.notify import Notification, Notifier
 from reconcile.plan import SENSITIVE, Digest, Plan, Target, TicketChange, canonical_json
@@ -93,6 +94,8 @@ class CycleReport:
     ok: bool
     counts: dict[str, int] = field(default_factory=dict)
     drifted: list[dict[str, Any]] = field(default_factory=list)
+    to_create: list[dict[str, str | None]] = field(default_factory=list)
+    """Declared tickets no live ticket holds the key of: left to ``reconcile apply``."""
     errors: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     refused: str | None = None
@@ -114,6 +117,7 @@ class CycleReport:
             "result": "ok" if self.ok else "error",
             "counts": self.counts,
             "drifted": self.drifted,
+            "to_create": self.to_create,
             "errors": self.errors,
             "error": self.error,
             "self_heal_refused": self.refused,
@@ -136,6 +140,7 @@ class Watcher:
         parallelism: int = 10,
         target: Target | None = None,
         lock_file: Path | None = None,
+        key_field: KeyFieldSetting = None,
         notifier: Notifier | None = None,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
@@ -146,6 +151,7 @@ class Watcher:
         self.parallelism = parallelism
         self.target = target
         self.lock_file = lock_file
+        self.key_field = key_field
         self.notifier = notifier or Notifier(())
         self.journal = journal
         self.stop = stop or threading.Event()
@@ -231,7 +237,11 @@ class Watcher:
 
     def _cycle(self, started: float, clock: float) -> CycleReport:
         manager = Manager(
-            self.client, parallelism=self.parallelism, target=self.target, lock_file=self.lock_file
+            self.client,
+            parallelism=self.parallelism,
+            target=self.target,
+            lock_file=self.lock_file,
+            key_field=self.key_field,
         )
         desired = manager.load(
             self.options.paths, only=self.options.targets, shard=self.options.shard
@@ -241,7 +251,7 @@ class Watcher:
         remaining = [c for c in plan.updates if c.id not in healed]
         counts = {
             "in_sync": len(plan.unchanged) + len(healed),
-            "drifted": len(remaining),
+            "drifted": len(remaining) + len(plan.creates),
             "error": len(plan.errors),
         }
         errors = [{"id": c.id, "error": SECRETS.scrub(c.error or "")} for c in plan.errors]
@@ -269,6 +279,7 @@ class Watcher:
             ok=ok,
             counts=counts,
             drifted=[_drifted(c) for c in remaining],
+            to_create=[{"name": c.name, "location": c.location} for c in plan.creates],
             errors=errors,
             error=message,
             refused=refused,
@@ -280,6 +291,10 @@ class Watcher:
         self, manager: Manager, plan: Plan, desired: Sequence[DesiredTicket]
     ) -> tuple[set[str], dict[str, int], str | None, int]:
         """Apply the plan when self-healing; (healed IDs, writes, refusal, failed writes)."""
+        if plan.creates:
+            # Creating is apply's job: it holds the working tree's lock and writes the new
+            # ids back into the manifests, which a watcher on a git-sync checkout cannot.
+            plan = replace(plan, creates=())
         if not self.options.self_heal or not plan.has_changes:
             self._refused = None
             return set(), {}, None, 0

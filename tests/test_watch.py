@@ -423,3 +423,30 @@ def test_delays_have_ten_percent_jitter_around_the_interval(
     delays = [watcher.next_delay() for _ in range(200)]
     assert all(270 <= d <= 330 for d in delays)
     assert min(delays) < 285 and max(delays) > 315  # spread over the range, not fixed
+
+
+def test_self_heal_updates_but_leaves_creating_declared_tickets_to_apply(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A declared ticket no live ticket holds the key of is reported as to be created;
+    creating it (and writing its id back into the manifests) is apply's job."""
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        "tickets:\n  - id: REQ-0509\n    fields:\n      location: Hamburg office\n"
+        "  - key: onboarding-alice\n    type: REQ\n    fields:\n      summary: Onboard Alice\n"
+        "      priority: Low\n      status: New\n"
+        "      requester: 081fa3d8-346f-460a-a1b1-dc4ae6d46b2d\n"
+    )
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    token = StaticToken(sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=()))
+    with TicketingClient(settings, token) as client:
+        watcher = Watcher(
+            client, WatchOptions(paths=(str(manifest),), self_heal=True), key_field="external_ref"
+        )
+        report = watcher.run_cycle()
+    assert report.ok, report.error
+    assert report.counts == {"in_sync": 1, "drifted": 1, "error": 0}
+    assert report.to_create == [{"name": "REQ onboarding-alice", "location": f"{manifest}:5"}]
+    assert report.writes == {"updated": 1, "created": 0, "failed": 0}
+    assert sandbox.stats()["writes"]["creates"] == 0
+    assert live(sandbox, "REQ-0509")["data"][location(sandbox)] == "Hamburg office"

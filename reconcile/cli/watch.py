@@ -102,6 +102,7 @@ def watch(
             parallelism=settings.parallelism,
             target=target_of(settings),
             lock_file=find_lock(settings.config_path),
+            key_field=settings.key_field,
             notifier=notifier,
             journal=journal,
             stop=stop,
