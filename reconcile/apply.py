@@ -42,7 +42,7 @@ from reconcile.plan import (
     ticket_sort_key,
 )
 from reconcile.redact import mask_values
-from reconcile.schema import Field, Schema
+from reconcile.schema import Field, Schema, TicketType
 from reconcile.ticket import LiveTicket
 
 __all__ = ["ApplyReport", "TicketOutcome", "apply_plan"]
@@ -356,6 +356,13 @@ class _TicketWriter:
         seq: int | None,
     ) -> tuple[TicketChange, TicketOutcome | None]:
         """Decide what to send after a lost race or an unknown outcome, or how it ended."""
+        left = self._left_selection(planned, live)
+        if left:
+            message = (
+                f"stale: no longer matches policy {', '.join(left)} since the plan was made; "
+                "re-run plan"
+            )
+            return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
         if self.desired is not None:
             fresh = diff_ticket(self.desired[planned.id], live)
             if fresh is None:
@@ -380,6 +387,20 @@ class _TicketWriter:
             return replace(planned, etag=live.etag), None
         message = f"stale: {', '.join(moved)} changed since the plan was made; re-run plan"
         return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
+
+    def _left_selection(self, planned: TicketChange, live: LiveTicket) -> list[str]:
+        """The policies this change was planned from that the re-read ticket no longer matches."""
+        if not planned.selectors:
+            return []
+        ticket_type: TicketType | None
+        if self.desired is not None:
+            ticket_type = self.desired[planned.id].type
+        else:
+            assert self.schema is not None
+            ticket_type = self.schema.type_for(planned.id)
+        if ticket_type is None:
+            return [s.policy for s in planned.selectors]
+        return [s.policy for s in planned.selectors if not s.matches(live, ticket_type)]
 
     def _settled(
         self,

@@ -106,6 +106,7 @@ class Settings:
     timeout: float = 30.0
     manifests: tuple[Path, ...] = ()
     max_changes: int | None = None
+    max_change_ratio: float | None = None
     write_roles: tuple[str, ...] = DEFAULT_WRITE_ROLES
     rate_limit: float | None = None
     ca_bundle: Path | None = None
@@ -408,6 +409,17 @@ SPECS: tuple[_Spec, ...] = (
         flag="--max-changes",
         metavar="N",
         help="Refuse to write anything when more than N tickets would change",
+    ),
+    _Spec(
+        "max_change_ratio",
+        lambda v: _number(v, positive=True, maximum=1.0),
+        ("RECONCILE_MAX_CHANGE_RATIO",),
+        flag="--max-change-ratio",
+        metavar="R",
+        help=(
+            "Refuse to write anything when more than R (0 to 1) of a policy's matched "
+            "tickets would change, for a policy that matched at least 10"
+        ),
     ),
     _Spec("write_roles", _names, ("RECONCILE_WRITE_ROLES",)),
     _Spec(

@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from reconcile.errors import ApiError
-from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, Target, TicketChange, TicketCreate
+from reconcile.plan import (
+    ERROR,
+    UPDATE,
+    FieldChange,
+    FieldSource,
+    Plan,
+    Target,
+    TicketChange,
+    TicketCreate,
+)
 from reconcile.schema import Field
 from reconcile.ticket import LiveTicket
 
@@ -153,6 +162,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
                 after=want,
                 sensitive=field_id in desired.sensitive,
                 protected=field_id in desired.protected,
+                source=_source(desired, field_id),
             )
         )
     if not changed:
@@ -164,4 +174,14 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
         fields=tuple(changed),
         last_updated_by=live.last_updated_by,
         last_updated_at=live.last_updated_at,
+        selectors=desired.selectors,
     )
+
+
+def _source(desired: DesiredTicket, field_id: str) -> FieldSource | None:
+    """Where a desired value comes from: the policy that set it, else the ticket entry."""
+    source = desired.sources.get(field_id)
+    if source is not None:
+        return source
+    location = desired.locations.get(field_id)
+    return FieldSource(str(location)) if location is not None else None

@@ -42,9 +42,16 @@ from reconcile.journal import Journal
 from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
 from reconcile.listing import read_everything, read_pages
 from reconcile.lock import read_lock, schema_drift
-from reconcile.manifest import DeclaredTicket, DesiredTicket, load_manifests, resolve_tickets
+from reconcile.manifest import (
+    DeclaredTicket,
+    DesiredTicket,
+    Policy,
+    load_manifest_set,
+    resolve_all,
+)
 from reconcile.manifest.resolve import KeyFieldSetting
 from reconcile.plan import ERROR, Plan, Target, TicketChange, TicketCreate, ticket_sort_key
+from reconcile.policy import expand, summarize
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
@@ -108,6 +115,10 @@ class Manager:
         self._progress = progress
         self._schema: Schema | None = None
         self._schema_drift: list[str] | None = None
+        self.policies: list[Policy] = []
+        """The policies of the manifests :meth:`load` read; :meth:`plan` applies them."""
+        self._scope: tuple[list[str], Shard | None] = ([], None)
+        self._matched: dict[str, DesiredTicket] = {}
 
     @property
     def schema(self) -> Schema:
@@ -134,11 +145,21 @@ class Manager:
         """Read and resolve manifests; ``only`` limits to some ticket IDs (``--target``).
 
         The manifests are parsed before any request, so a syntax error costs no
-        network round trip; the schema is read once to resolve field keys.
+        network round trip; the schema is read once to resolve field keys. Policies
+        are resolved too and kept in :attr:`policies`: the tickets they select are
+        known only from live data, so ``only`` and ``shard`` apply to them in
+        :meth:`plan`.
         """
-        declared = select_tickets(load_manifests(paths), only=only, shard=shard)
+        manifests = load_manifest_set(paths)
+        only = list(only)
+        self._scope = (only, shard)
+        declared = select_tickets(
+            manifests.tickets, only=only, shard=shard, strict=not manifests.policies
+        )
         try:
-            return resolve_tickets(declared, self.schema, self.key_field)
+            resolved, self.policies = resolve_all(
+                declared, manifests.policies, self.schema, self.key_field
+            )
         except ManifestError as error:
             if not self.schema_drift:
                 raise
@@ -148,6 +169,7 @@ class Manager:
                 for m in self.schema_drift
             ]
             raise ManifestError(drift + error.problems) from None
+        return resolved
 
     def read_live(
         self, ids: Sequence[str], *, bulk: bool = True
@@ -175,12 +197,31 @@ class Manager:
         (:func:`reconcile.keys.match_keys`): found, they are diffed like the others
         (and listed in ``found_by_key``); found nowhere, they are planned as creates,
         each checked against the token's teams.
+
+        With policies, every live ticket is read through the list endpoint, the
+        policies are applied to the tickets they select (under the explicit entries),
+        and the plan says per policy how many tickets it matched and changes.
         """
         match = self.match_keys(desired) if needs_lookup(desired) else KeyMatch()
         with_ids = [d for d in desired if d.id is not None]
-        live = self.read_live([d.id for d in with_ids if d.id is not None])
-        live.update(match.live or {})
-        plan = make_plan([*with_ids, *match.found], live, self.target, self.schema_drift)
+        known = [*with_ids, *match.found]
+        matched: dict[str, list[str]] = {}
+        if self.policies:
+            listed = self.list_for_policies()
+            expansion = expand(known, self.policies, listed, self.schema)
+            only, shard = self._scope
+            known = select_desired(expansion.desired, only=only, shard=shard)
+            self._matched = {d.id: d for d in known if d.id is not None and d.selectors}
+            live: dict[str, LiveTicket | ApiError] = {t.object_id: t for t in listed}
+            live.update(self._read_by_get([d.id for d in known if d.id and d.id not in live]))
+            in_scope = {d.id for d in known}
+            matched = {
+                name: [i for i in ids if i in in_scope] for name, ids in expansion.matched.items()
+            }
+        else:
+            live = self.read_live([d.id for d in with_ids if d.id is not None])
+            live.update(match.live or {})
+        plan = make_plan(known, live, self.target, self.schema_drift)
         creates = [plan_create(d) for d in match.to_create]
         refused = {c.name: self.team_problem(c) for c in creates}
         errors = [
@@ -188,12 +229,23 @@ class Manager:
             for name, problem in refused.items()
             if problem is not None
         ]
-        return replace(
+        plan = replace(
             plan,
             changes=plan.changes + match.errors + tuple(errors),
             creates=tuple(c for c in creates if refused[c.name] is None),
             found_by_key=tuple((d.key, d.id) for d in match.found if d.key and d.id),
         )
+        return summarize(plan, self.policies, matched) if self.policies else plan
+
+    def list_for_policies(self) -> list[LiveTicket]:
+        """Every live ticket, for the policies to select from; a clear error without a list."""
+        try:
+            return self.read_all()
+        except ListUnsupported as error:
+            raise PlanError(
+                f"the manifests hold policies, which select tickets from the list "
+                f"endpoint, and this server has none ({error}); nothing was planned"
+            ) from None
 
     def match_keys(self, desired: Sequence[DesiredTicket]) -> KeyMatch:
         """Find the tickets declared by key among every live ticket (the list endpoint)."""
@@ -258,6 +310,7 @@ class Manager:
         desired: Sequence[DesiredTicket] | None = None,
         *,
         max_changes: int | None = None,
+        max_change_ratio: float | None = None,
         allow_protected: bool = False,
         approve: Approve | None = None,
         journal: Journal | None = None,
@@ -266,20 +319,29 @@ class Manager:
         """Check a plan, then write it; nothing is written when a check refuses.
 
         Refuses (:class:`UnsafePlan`) a plan holding errors, one that changes more
-        than ``max_changes`` tickets, or one that changes a protected field unless
+        than ``max_changes`` tickets or more than ``max_change_ratio`` of a policy's
+        matched tickets (when it matched at least ten), or one that changes a protected
+        field unless
         ``allow_protected``; then ``approve(plan)`` (e.g. asking the user) may stop it
         by raising. With the ``desired`` tickets it was made from (direct apply), a
         ticket that lost a race is re-diffed and rebased. Without them (a saved,
         reviewed plan) only the plan's own changes are sent, and tickets that went
         stale are refused.
         """
-        check_plan(plan, max_changes=max_changes, allow_protected=allow_protected)
+        check_plan(
+            plan,
+            max_changes=max_changes,
+            allow_protected=allow_protected,
+            max_change_ratio=max_change_ratio,
+        )
         if approve is not None and plan.has_changes:
             approve(plan)
+        # Tickets that policies select were planned from desired tickets made in plan().
+        by_id = None if desired is None else {**{d.id: d for d in desired if d.id}, **self._matched}
         return apply_plan(
             plan,
             self.client,
-            desired=None if desired is None else {d.id: d for d in desired if d.id},
+            desired=by_id,
             schema=self.schema if desired is None else None,
             parallelism=self.parallelism,
             journal=journal,
@@ -294,6 +356,7 @@ class Manager:
         saved: SavedPlan | str | os.PathLike[str],
         *,
         max_changes: int | None = None,
+        max_change_ratio: float | None = None,
         allow_protected: bool = False,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
@@ -313,6 +376,7 @@ class Manager:
         report = self.apply(
             plan,
             max_changes=max_changes,
+            max_change_ratio=max_change_ratio,
             allow_protected=allow_protected,
             journal=journal,
             stop=stop,
@@ -389,7 +453,13 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def check_plan(plan: Plan, *, max_changes: int | None, allow_protected: bool) -> None:
+def check_plan(
+    plan: Plan,
+    *,
+    max_changes: int | None,
+    allow_protected: bool,
+    max_change_ratio: float | None = None,
+) -> None:
     """Every check a plan passes before anything is written (:class:`UnsafePlan` if not)."""
     if plan.errors:
         failed = ", ".join(c.id for c in plan.errors)
@@ -397,7 +467,7 @@ def check_plan(plan: Plan, *, max_changes: int | None, allow_protected: bool) ->
             f"the plan holds tickets that could not be planned ({failed}); "
             "nothing was written: fix them first"
         )
-    plan.check_safe(max_changes, allow_protected)
+    plan.check_safe(max_changes, allow_protected, max_change_ratio)
 
 
 def select_tickets(
@@ -405,13 +475,16 @@ def select_tickets(
     *,
     only: Iterable[str] = (),
     shard: Shard | None = None,
+    strict: bool = True,
 ) -> list[DeclaredTicket]:
-    """Keep the tickets named by ``--target`` and in ``--shard``; an unknown target is an error."""
+    """Keep the tickets named by ``--target`` and in ``--shard``; an unknown target is an
+    error when ``strict`` (with policies it may be a ticket they select: see
+    :func:`select_desired`)."""
     only = list(only)
     if only:
         known = {t.id for t in declared} | {t.key for t in declared}
         unknown = [i for i in only if i not in known]
-        if unknown:
+        if unknown and strict:
             raise ManifestError(
                 Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
             )
@@ -421,3 +494,25 @@ def select_tickets(
         # By key when there is one: a ticket stays in its shard when its id is written back.
         declared = [t for t in declared if shard.contains(t.key or t.name)]
     return list(declared)
+
+
+def select_desired(
+    desired: Sequence[DesiredTicket],
+    *,
+    only: Sequence[str] = (),
+    shard: Shard | None = None,
+) -> list[DesiredTicket]:
+    """``--target`` and ``--shard`` over the desired tickets policies were applied to."""
+    if only:
+        known = {d.id for d in desired} | {d.key for d in desired}
+        unknown = [i for i in only if i not in known]
+        if unknown:
+            raise ManifestError(
+                Problem(None, f"--target {i}: no such ticket in the manifests or their policies")
+                for i in unknown
+            )
+        chosen = set(only)
+        desired = [d for d in desired if d.id in chosen or d.key in chosen]
+    if shard is not None:
+        desired = [d for d in desired if shard.contains(d.key or d.name)]
+    return list(desired)

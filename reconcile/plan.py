@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,12 @@ from reconcile.errors import UnsafePlan
 from reconcile.ticket import DISPLAY_ID, update_body
 
 if TYPE_CHECKING:
-    from reconcile.schema import Field
+    from reconcile.schema import Field, TicketType
+    from reconcile.ticket import LiveTicket
 
 FORMAT_VERSION = 1
+RATIO_MIN_MATCHED = 10
+"""``max_change_ratio`` applies to a policy only when it matched at least this many tickets."""
 
 
 class Action(StrEnum):
@@ -99,6 +103,102 @@ def _digest(value: Any, salt: str) -> str:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """Where a planned value comes from: a ticket entry, or a policy (``policy`` names it)."""
+
+    location: str
+    policy: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        kind = "ticket" if self.policy is None else "policy"
+        return {"kind": kind, "policy": self.policy, "location": self.location}
+
+    def describe(self) -> str:
+        """``policy network-freeze at freeze.yaml:8`` or ``tickets.yaml:12``."""
+        if self.policy is None:
+            return self.location
+        return f"policy {self.policy} at {self.location}"
+
+    @classmethod
+    def from_data(cls, data: Any) -> FieldSource | None:
+        if not isinstance(data, dict) or not isinstance(data.get("location"), str):
+            return None
+        policy = data.get("policy")
+        return cls(data["location"], policy if isinstance(policy, str) else None)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A policy's selection for one ticket type, as plain data a saved plan can keep.
+
+    ``teams`` is None when any team matches; ``where`` maps field UUIDs to the live
+    values that match (any of them).
+    """
+
+    policy: str
+    type_id: str
+    teams: tuple[str | None, ...] | None
+    where: tuple[tuple[str, tuple[Any, ...]], ...]
+
+    def matches(self, live: LiveTicket, ticket_type: TicketType) -> bool:
+        """True when ``live`` (of ``ticket_type``) is selected, comparing by each field's rules."""
+        if ticket_type.id != self.type_id:
+            return False
+        if self.teams is not None and live.team not in self.teams:
+            return False
+        for field_id, values in self.where:
+            known = ticket_type.fields_by_id.get(field_id)
+            if known is None:
+                return False
+            have = known.value_in(live.data)
+            if not any(known.equal(value, have) for value in values):
+                return False
+        return True
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "type_id": self.type_id,
+            "teams": None if self.teams is None else list(self.teams),
+            "where": {field_id: list(values) for field_id, values in self.where},
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Selector:
+        teams = data.get("teams")
+        return cls(
+            policy=data["policy"],
+            type_id=data["type_id"],
+            teams=None if teams is None else tuple(teams),
+            where=tuple((k, tuple(v)) for k, v in sorted(data.get("where", {}).items())),
+        )
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """One policy's reach in a plan: tickets it matched and tickets it changes."""
+
+    name: str
+    location: str
+    matched: int
+    changed: int
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "location": self.location,
+            "matched": self.matched,
+            "changed": self.changed,
+        }
+
+    def describe(self) -> str:
+        return (
+            f"Policy {self.name} ({self.location}): matched {self.matched} tickets, "
+            f"changes {self.changed}."
+        )
+
+
+@dataclass(frozen=True)
 class FieldChange:
     """One managed field whose live value differs from the declared one.
 
@@ -114,6 +214,7 @@ class FieldChange:
     after: Any
     sensitive: bool = False
     protected: bool = False
+    source: FieldSource | None = None
 
     def holds_before(self, value: Any, field: Field | None = None) -> bool:
         """True when a live ``value`` is still this change's ``before`` (saved-plan staleness).
@@ -128,7 +229,7 @@ class FieldChange:
         return type(value) is type(self.before) and value == self.before
 
     def to_data(self, *, saved: bool = False) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "field_id": self.field_id,
             "before": _shown(self.before, self.sensitive, saved),
@@ -136,6 +237,9 @@ class FieldChange:
             "sensitive": self.sensitive,
             "protected": self.protected,
         }
+        if self.source is not None:
+            data["source"] = self.source.to_data()
+        return data
 
 
 def _shown(value: Any, sensitive: bool, saved: bool) -> Any:
@@ -162,6 +266,9 @@ class TicketChange:
     error: str | None = None
     last_updated_by: str | None = None
     last_updated_at: str | None = None
+    selectors: tuple[Selector, ...] = ()
+    """The policies whose values this change holds: at apply time the ticket must still
+    match each of them, or it is stale."""
 
     @property
     def ticket_update(self) -> dict[str, Any]:
@@ -179,7 +286,7 @@ class TicketChange:
         patch = None
         if self.action == UPDATE:
             patch = update_body(self.etag, {f["field_id"]: f["after"] for f in fields})
-        return {
+        data = {
             "id": self.id,
             "action": self.action,
             "etag": self.etag,
@@ -189,6 +296,9 @@ class TicketChange:
             "last_updated_by": self.last_updated_by,
             "last_updated_at": self.last_updated_at,
         }
+        if self.selectors:
+            data["policies"] = [s.to_data() for s in self.selectors]
+        return data
 
 
 @dataclass(frozen=True)
@@ -309,6 +419,8 @@ class Plan:
     """Declared tickets to create (their key is on no live ticket), sorted by type and key."""
     found_by_key: tuple[tuple[str, str], ...] = ()
     """``(key, id)`` of declared tickets found by their key whose id is not in the manifest."""
+    policies: tuple[PolicySummary, ...] = ()
+    """Per policy of the manifests: how many live tickets it matched and how many it changes."""
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -355,6 +467,8 @@ class Plan:
             data["schema_drift"] = list(self.schema_drift)
         if self.found_by_key:
             data["found_by_key"] = [{"key": k, "id": i} for k, i in self.found_by_key]
+        if self.policies:
+            data["policies"] = [p.to_data() for p in self.policies]
         return data
 
     def to_json(self) -> str:
@@ -370,8 +484,15 @@ class Plan:
         """
         return "sha256:" + hashlib.sha256(self.to_json().encode()).hexdigest()
 
-    def check_safe(self, max_changes: int | None = None, allow_protected: bool = False) -> None:
-        """Refuse a plan that exceeds ``max_changes`` tickets or changes a protected field.
+    def check_safe(
+        self,
+        max_changes: int | None = None,
+        allow_protected: bool = False,
+        max_change_ratio: float | None = None,
+    ) -> None:
+        """Refuse a plan that exceeds ``max_changes`` tickets, changes more than
+        ``max_change_ratio`` of a policy's matched tickets (when it matched at least
+        ``RATIO_MIN_MATCHED``), or changes a protected field.
 
         Raises :class:`UnsafePlan` before anything is written.
         """
@@ -386,6 +507,20 @@ class Plan:
                 f"nothing was written. To allow it, raise the limit with "
                 f"--max-changes {count} (config key max_changes)"
             )
+        if max_change_ratio is not None:
+            for policy in self.policies:
+                if policy.matched < RATIO_MIN_MATCHED:
+                    continue
+                ratio = policy.changed / policy.matched
+                if ratio > max_change_ratio:
+                    needed = math.ceil(ratio * 100) / 100
+                    raise UnsafePlan(
+                        f"policy {policy.name} ({policy.location}) would change "
+                        f"{policy.changed} of the {policy.matched} tickets it matches "
+                        f"({ratio:.0%}), more than the limit of {max_change_ratio:g}; "
+                        f"nothing was written. To allow it, raise the limit with "
+                        f"--max-change-ratio {needed:g} (config key max_change_ratio)"
+                    )
         if allow_protected:
             return
         protected = [f"{c.id} field {f.name!r}" for c in updates for f in c.fields if f.protected]

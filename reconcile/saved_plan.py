@@ -31,7 +31,9 @@ from reconcile.plan import (
     Action,
     Digest,
     FieldChange,
+    FieldSource,
     Plan,
+    Selector,
     Target,
     TicketChange,
     TicketCreate,
@@ -98,6 +100,7 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
                 "error": _OPTIONAL_STRING,
                 "last_updated_by": _OPTIONAL_STRING,
                 "last_updated_at": _OPTIONAL_STRING,
+                "policies": {"type": "array", "items": {"$ref": "#/$defs/selector"}},
             },
             # An update is sent as it is: it needs the etag it is guarded by and at
             # least one field (the server must never get an empty ticketUpdate).
@@ -118,6 +121,11 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
                 "name": _STRING,
                 "sensitive": {"type": "boolean"},
                 "protected": {"type": "boolean"},
+                "source": {
+                    "type": "object",
+                    "required": ["location"],
+                    "properties": {"location": _STRING, "policy": _OPTIONAL_STRING},
+                },
             },
             "if": {"required": ["sensitive"], "properties": {"sensitive": {"const": True}}},
             "then": {
@@ -156,6 +164,16 @@ SAVED_PLAN_SCHEMA: dict[str, Any] = {
             },
             "if": {"required": ["sensitive"], "properties": {"sensitive": {"const": True}}},
             "then": {"properties": {"after": {"$ref": "#/$defs/digest"}}},
+        },
+        "selector": {
+            "type": "object",
+            "required": ["policy", "type_id", "teams", "where"],
+            "properties": {
+                "policy": _STRING,
+                "type_id": _STRING,
+                "teams": {"type": ["array", "null"], "items": _OPTIONAL_STRING},
+                "where": {"type": "object", "additionalProperties": {"type": "array"}},
+            },
         },
         "digest": {
             "type": "object",
@@ -427,6 +445,7 @@ def _change(item: dict[str, Any]) -> TicketChange:
         error=item.get("error"),
         last_updated_by=item.get("last_updated_by"),
         last_updated_at=item.get("last_updated_at"),
+        selectors=tuple(Selector.from_data(s) for s in item.get("policies", ())),
     )
 
 
@@ -460,6 +479,7 @@ def _field_change(item: dict[str, Any]) -> FieldChange:
         after=after,
         sensitive=sensitive,
         protected=bool(item.get("protected", False)),
+        source=FieldSource.from_data(item.get("source")),
     )
 
 

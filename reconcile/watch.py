@@ -69,6 +69,7 @@ class WatchOptions:
     interval: float = 300.0
     self_heal: bool = False
     max_changes: int | None = None
+    max_change_ratio: float | None = None
     allow_protected: bool = False
     targets: tuple[str, ...] = ()
     shard: Shard | None = None
@@ -311,6 +312,7 @@ class Watcher:
                 plan,
                 desired,
                 max_changes=self.options.max_changes,
+                max_change_ratio=self.options.max_change_ratio,
                 allow_protected=self.options.allow_protected,
                 journal=self.journal,
                 stop=self.stop,

@@ -19,9 +19,9 @@ def test_demo_runs_plan_apply_noop_plan_and_drift_on_the_examples() -> None:
     out = result.stdout
     commands = [line for line in out.splitlines() if line.startswith("$ reconcile")]
     assert [c.split()[2] for c in commands] == ["plan", "apply", "plan", "drift"]
-    assert "Apply: 6 updated, 0 failed, 0 unchanged." in out
+    assert "Apply: 8 updated, 0 failed, 0 unchanged." in out
     assert "No changes. Live tickets match the manifests." in out
-    assert "Drift: 1 drifted, 5 in sync." in out and "last updated by jdoe" in out
+    assert "Drift: 1 drifted, 7 in sync." in out and "last updated by jdoe" in out
     assert out.rstrip().endswith("Demo complete: plan, apply, no-op plan and drift all behaved.")
 
 
@@ -54,7 +54,7 @@ def test_demo_outside_the_repository_runs_the_manifests_shipped_with_the_package
     monkeypatch.chdir(tmp_path)  # no manifests/ here
     result = run_cli(["demo"], {"NO_COLOR": "1", "RECONCILE_TOKEN": None})
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "Apply: 6 updated, 0 failed, 0 unchanged." in result.stdout
+    assert "Apply: 8 updated, 0 failed, 0 unchanged." in result.stdout
     assert "demo_manifests" in result.stdout
 
 

@@ -82,6 +82,9 @@ class Desired:
     def name(self) -> str:
         return self.id
 
+    sources: dict[str, Any] = field(default_factory=dict)
+    selectors: tuple[Any, ...] = ()
+
 
 def live(object_id: str = "REQ-0509", data: dict[str, Any] | None = None, **kw: Any) -> LiveTicket:
     return LiveTicket(object_id=object_id, etag="etag-1", data=data or {}, **kw)

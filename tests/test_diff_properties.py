@@ -63,6 +63,9 @@ class Desired:
     def name(self) -> str:
         return self.id
 
+    sources: dict[str, Any] = field(default_factory=dict)
+    selectors: tuple[Any, ...] = ()
+
 
 def _datetimes() -> st.SearchStrategy[datetime]:
     offsets = st.integers(-12 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))

@@ -22,8 +22,10 @@ from reconcile.manifest import (
     DeclaredTicket,
     Location,
     find_manifest_files,
+    load_manifest_set,
     load_manifests,
     parse_manifest,
+    resolve_all,
     resolve_tickets,
 )
 from reconcile.plan import ticket_sort_key
@@ -141,7 +143,8 @@ def only_problem(action: object) -> Problem:
 
 
 def load_and_resolve(paths: list[str | Path], key_field: str | None = None) -> list:
-    return resolve_tickets(load_manifests(paths), SCHEMA, key_field)
+    manifests = load_manifest_set(paths)
+    return resolve_all(manifests.tickets, manifests.policies, SCHEMA, key_field)[0]
 
 
 def parse(text: str, path: str = "m.yaml") -> list[DeclaredTicket]:

@@ -46,6 +46,7 @@ from reconcile.writeback import write_ids
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @setting_option("max_changes")
+@setting_option("max_change_ratio")
 @click.option("--allow-protected", is_flag=True, help="Allow changes to protected fields.")
 @click.option(
     "--no-write-back",
@@ -93,6 +94,7 @@ def apply(
                     lambda stop: manager.apply_saved(
                         saved,
                         max_changes=settings.max_changes,
+                        max_change_ratio=settings.max_change_ratio,
                         allow_protected=allow_protected,
                         journal=journal,
                         stop=stop,
@@ -109,6 +111,7 @@ def apply(
                     run.plan,
                     run.desired,
                     max_changes=run.settings.max_changes,
+                    max_change_ratio=run.settings.max_change_ratio,
                     allow_protected=allow_protected,
                     approve=lambda plan: confirm(
                         auto_approve, len(plan.updates) + len(plan.creates)

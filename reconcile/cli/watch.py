@@ -53,6 +53,7 @@ log = logging.getLogger("reconcile.watch")
 @click.option("--once", is_flag=True, help="Run one cycle; exit 0 in sync, 2 drifted, 1 error.")
 @setting_option("log_format")
 @setting_option("max_changes")
+@setting_option("max_change_ratio")
 @click.option("--allow-protected", is_flag=True, help="Allow self-heal to change protected fields.")
 @click.option(
     "--journal",
@@ -85,6 +86,7 @@ def watch(
         interval=settings.interval,
         self_heal=settings.self_heal,
         max_changes=settings.max_changes,
+        max_change_ratio=settings.max_change_ratio,
         allow_protected=allow_protected,
         targets=targets,
         shard=shard,

@@ -19,15 +19,27 @@ from reconcile.manifest.files import (
     TOOL_FILES,
     find_manifest_files,
 )
-from reconcile.manifest.model import DeclaredField, DeclaredTicket, DesiredTicket, Location
+from reconcile.manifest.model import (
+    DeclaredField,
+    DeclaredPolicy,
+    DeclaredTicket,
+    DesiredTicket,
+    Location,
+    Manifests,
+    Policy,
+    PolicyRule,
+)
 from reconcile.manifest.parse import (
     DEFAULTS_KEYS,
     DOCUMENT_KEYS,
+    POLICY_KEYS,
+    SELECT_KEYS,
     TICKET_KEYS,
+    load_manifest_set,
     load_manifests,
     parse_manifest,
 )
-from reconcile.manifest.resolve import resolve_tickets
+from reconcile.manifest.resolve import resolve_all, resolve_policies, resolve_tickets
 from reconcile.manifest.yaml12 import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_SCALAR_CHARS
 
 __all__ = [
@@ -38,14 +50,23 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_SCALAR_CHARS",
+    "POLICY_KEYS",
+    "SELECT_KEYS",
     "TICKET_KEYS",
     "TOOL_FILES",
     "DeclaredField",
+    "DeclaredPolicy",
     "DeclaredTicket",
     "DesiredTicket",
     "Location",
+    "Manifests",
+    "Policy",
+    "PolicyRule",
     "find_manifest_files",
+    "load_manifest_set",
     "load_manifests",
     "parse_manifest",
+    "resolve_all",
+    "resolve_policies",
     "resolve_tickets",
 ]

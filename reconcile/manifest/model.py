@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconcile.errors import Problem
+from reconcile.plan import FieldSource, Selector
 from reconcile.schema import TicketType
 
 
@@ -101,6 +102,11 @@ class DesiredTicket:
         """How messages name the ticket: its display ID, else its key."""
         return self.id or self.key or "?"
 
+    sources: dict[str, FieldSource] = field(default_factory=dict)
+    """Per field UUID set by a policy, that policy (fields of the ticket entry are absent)."""
+    selectors: tuple[Selector, ...] = ()
+    """The policies that matched this ticket (see :mod:`reconcile.policy`)."""
+
 
 def problem(path: str, line: int | None, message: str) -> Problem:
     location = f"{path}:{line}" if line is not None else path
@@ -109,3 +115,64 @@ def problem(path: str, line: int | None, message: str) -> Problem:
 
 def file_problem(path: str, message: str) -> Problem:
     return problem(path, None, message)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredCondition:
+    """One ``where`` entry of a policy: a field key and the live values that match."""
+
+    key: str
+    values: tuple[Any, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class DeclaredPolicy:
+    """A policy document as written: a selector and the fields it declares.
+
+    ``types`` are prefixes or type names; ``teams`` is None when any team matches
+    (a None inside it matches tickets without a team); ``where`` conditions all
+    have to hold.
+    """
+
+    name: str
+    location: Location
+    types: tuple[tuple[str, Location], ...]
+    teams: tuple[str | None, ...] | None
+    where: tuple[DeclaredCondition, ...]
+    fields: tuple[DeclaredField, ...]
+    sensitive_locations: dict[str, Location] = field(default_factory=dict, compare=False)
+    protected_locations: dict[str, Location] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """A policy resolved for one ticket type: what it reads and what it sets, by field UUID.
+
+    ``where`` maps a field UUID to the canonical live values that match (any of them).
+    """
+
+    type: TicketType
+    where: dict[str, tuple[Any, ...]]
+    values: dict[str, Any]
+    locations: dict[str, Location]
+    sensitive: frozenset[str]
+    protected: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A resolved policy: its selector and declared values per ticket type (by type UUID)."""
+
+    name: str
+    location: Location
+    rules: dict[str, PolicyRule]
+    teams: tuple[str | None, ...] | None
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """Everything the manifests declare: ticket entries and policies."""
+
+    tickets: list[DeclaredTicket]
+    policies: list[DeclaredPolicy]

@@ -18,9 +18,12 @@ from pathlib import Path
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.files import MAX_FILE_BYTES, find, mib, read
 from reconcile.manifest.model import (
+    DeclaredCondition,
     DeclaredField,
+    DeclaredPolicy,
     DeclaredTicket,
     Location,
+    Manifests,
     file_problem,
     problem,
 )
@@ -32,6 +35,8 @@ TICKET_KEYS = ("id", "key", "type", "team", "fields", "sensitive", "protected")
 MAX_KEY_CHARS = 200
 """The longest ``key``: it is stored in a text field of the ticket."""
 DEFAULTS_KEYS = ("fields",)
+POLICY_KEYS = ("policy", "select", "fields", "sensitive", "protected")
+SELECT_KEYS = ("type", "team", "where")
 
 _NO_MERGE_KEYS = "merge keys ('<<') are not supported; use 'defaults'"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -43,64 +48,73 @@ def parse_manifest(text: str, path: str) -> list[DeclaredTicket]:
     ``path`` is only used in locations and messages. Raises ManifestError with every
     problem found, tickets declared twice in the file included.
     """
-    tickets, problems = _parse(text, path)
-    problems.extend(_duplicate_tickets(tickets))
+    found, problems = _parse(text, path)
+    problems.extend(_duplicate_tickets(found.tickets))
+    problems.extend(_duplicate_policies(found.policies))
     if problems:
         raise ManifestError(problems)
-    return tickets
+    return found.tickets
 
 
 def load_manifests(paths: Sequence[str | Path]) -> list[DeclaredTicket]:
+    """The ticket entries of every manifest under ``paths`` (see :func:`load_manifest_set`)."""
+    return load_manifest_set(paths).tickets
+
+
+def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
     """Read every manifest under ``paths``; raise one ManifestError with every problem.
 
-    Besides each file's own problems this finds tickets declared in two places,
-    across files as well as within one.
+    Besides each file's own problems this finds tickets declared in two places and
+    policies named twice, across files as well as within one.
     """
     files, problems = find(paths)
     tickets: list[DeclaredTicket] = []
+    policies: list[DeclaredPolicy] = []
     for path in files:
         text, unreadable = read(path)
         if unreadable:
             problems.append(unreadable)
             continue
         found, file_problems = _parse(text or "", str(path))
-        tickets.extend(found)
+        tickets.extend(found.tickets)
+        policies.extend(found.policies)
         problems.extend(file_problems)
     problems.extend(_duplicate_tickets(tickets))
+    problems.extend(_duplicate_policies(policies))
     if problems:
         raise ManifestError(problems)
-    return tickets
+    return Manifests(tickets, policies)
 
 
-def _parse(text: str, path: str) -> tuple[list[DeclaredTicket], list[Problem]]:
+def _parse(text: str, path: str) -> tuple[Manifests, list[Problem]]:
     problems: list[Problem] = []
     if len(text) > MAX_FILE_BYTES:
-        return [], [
+        return Manifests([], []), [
             file_problem(path, f"file is larger than {mib(MAX_FILE_BYTES)}; refusing to read it")
         ]
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        return [], [problem(path, line, "binary file (NUL byte), not a YAML manifest")]
+        return Manifests([], []), [
+            problem(path, line, "binary file (NUL byte), not a YAML manifest")
+        ]
     with gc_paused():
         return _parse_text(text, path, problems)
 
 
-def _parse_text(
-    text: str, path: str, problems: list[Problem]
-) -> tuple[list[DeclaredTicket], list[Problem]]:
+def _parse_text(text: str, path: str, problems: list[Problem]) -> tuple[Manifests, list[Problem]]:
     # Whitespace alone is checked first: libyaml refuses a tab even on a blank line.
     documents = Composer(text, path, problems).documents() if text.strip() else []
     if documents is None:  # a fatal problem: the file's structure is unknown
-        return [], problems
+        return Manifests([], []), problems
     if not any(root is not None for root in documents):
         problems.append(file_problem(path, "empty manifest: no YAML document in the file"))
-        return [], problems
+        return Manifests([], []), problems
     reader = _Reader(path, problems)
-    tickets: list[DeclaredTicket] = []
+    found = Manifests([], [])
     for root in documents:
         if root is not None:
-            tickets.extend(reader.document(root))
-    return tickets, problems
+            found.tickets.extend(reader.document(root, found.policies))
+    return found, problems
 
 
 @contextmanager
@@ -155,6 +169,23 @@ def _duplicate_tickets(tickets: Iterable[DeclaredTicket]) -> list[Problem]:
     return problems
 
 
+def _duplicate_policies(policies: Iterable[DeclaredPolicy]) -> list[Problem]:
+    first: dict[str, Location] = {}
+    problems: list[Problem] = []
+    for policy in policies:
+        if policy.name in first:
+            problems.append(
+                problem(
+                    policy.location.path,
+                    policy.location.line,
+                    f"policy {policy.name!r} is declared twice: here and at {first[policy.name]}",
+                )
+            )
+        else:
+            first[policy.name] = policy.location
+    return problems
+
+
 class _Reader:
     """Turns document nodes into DeclaredTickets, collecting problems."""
 
@@ -184,13 +215,26 @@ class _Reader:
                 self.error(line, f"unknown key {key!r} {where}{_did_you_mean(key, allowed)}")
         return pairs
 
-    def document(self, root: Node) -> list[DeclaredTicket]:
+    def document(self, root: Node, policies: list[DeclaredPolicy]) -> list[DeclaredTicket]:
         if not isinstance(root, Collection) or root.kind is not NodeKind.MAP:
             self.error(
                 root.line,
                 "a manifest document must be a mapping with a 'tickets' list, "
                 f"got {root.describe()}",
             )
+            return []
+        keys = {key: line for key, line, _ in root.pairs if key is not None}
+        if "policy" in keys:
+            if "tickets" in keys:
+                self.error(
+                    keys["tickets"],
+                    "a document is either a ticket document ('tickets') or a policy "
+                    f"document ('policy' at line {keys['policy']}), not both",
+                )
+                return []
+            policy = self.policy(root)
+            if policy is not None:
+                policies.append(policy)
             return []
         if not any(key == "tickets" for key, _, _ in root.pairs):
             self.no_tickets(root)
@@ -207,6 +251,116 @@ class _Reader:
             return []
         declared = (self.ticket(item, defaults, sensitive, protected) for item in tickets.items)
         return [ticket for ticket in declared if ticket is not None]
+
+    def policy(self, root: Collection) -> DeclaredPolicy | None:
+        """A policy document: ``policy`` (its name), ``select``, ``fields``, key lists."""
+        pairs = self.mapping(root, POLICY_KEYS, "in policy document")
+        name = self.policy_name(pairs.get("policy"))
+        if "select" not in pairs:
+            self.error(root.line, "policy has no 'select' (which tickets it applies to)")
+            return None
+        selected = self.select(pairs["select"])
+        fields = self.fields(pairs["fields"][1], "'fields'") if "fields" in pairs else []
+        sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
+        protected = self.key_list(pairs.get("protected"), "protected")
+        if "fields" not in pairs:
+            self.error(root.line, "policy has no 'fields' (the values it declares)")
+        if name is None or selected is None or not fields:
+            return None
+        types, teams, where = selected
+        return DeclaredPolicy(
+            name=name,
+            location=self.location(pairs["policy"][0]),
+            types=types,
+            teams=teams,
+            where=where,
+            fields=tuple(fields),
+            sensitive_locations=sensitive,
+            protected_locations=protected,
+        )
+
+    def policy_name(self, entry: tuple[int, Node] | None) -> str | None:
+        if entry is None:  # written twice: already reported as a duplicate key
+            return None
+        line, node = entry
+        if not isinstance(node, Scalar) or not isinstance(node.value, str) or not node.value:
+            self.error(line, f"'policy' must be the policy's name, got {node.describe()}")
+            return None
+        return node.value
+
+    def select(
+        self, entry: tuple[int, Node]
+    ) -> (
+        tuple[
+            tuple[tuple[str, Location], ...],
+            tuple[str | None, ...] | None,
+            tuple[DeclaredCondition, ...],
+        ]
+        | None
+    ):
+        """``select``: ``type`` (required), ``team`` and ``where`` (optional)."""
+        line, node = entry
+        if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
+            self.error(line, f"'select' must be a mapping with 'type', got {node.describe()}")
+            return None
+        pairs = self.mapping(node, SELECT_KEYS, "in 'select'")
+        if "type" not in pairs:
+            self.error(line, "'select' has no 'type' (a ticket prefix or type name, or a list)")
+            return None
+        types = self.names(pairs["type"], "'type'")
+        teams = self.teams(pairs["team"]) if "team" in pairs else None
+        where = self.where(pairs["where"]) if "where" in pairs else ()
+        if not types:
+            return None
+        return tuple(types), teams, where
+
+    def names(self, entry: tuple[int, Node], what: str) -> list[tuple[str, Location]]:
+        """A name or a list of names, each with where it was written."""
+        line, node = entry
+        items = node.items if isinstance(node, Collection) and node.kind is NodeKind.SEQ else [node]
+        names = []
+        for item in items:
+            if not isinstance(item, Scalar) or not isinstance(item.value, str) or not item.value:
+                self.error(
+                    item.line, f"{what} must be a name or a list of names, got {item.describe()}"
+                )
+            else:
+                names.append((item.value, self.location(item.line)))
+        if not items:
+            self.error(line, f"{what} must name at least one ticket type")
+        return names
+
+    def teams(self, entry: tuple[int, Node]) -> tuple[str | None, ...] | None:
+        """``team``: a team or a list of them; null (alone or in the list) is "no team"."""
+        node = entry[1]
+        items = node.items if isinstance(node, Collection) and node.kind is NodeKind.SEQ else [node]
+        teams: list[str | None] = []
+        for item in items:
+            if isinstance(item, Scalar) and (item.value is None or isinstance(item.value, str)):
+                teams.append(item.value or None)
+            else:
+                self.error(
+                    item.line, f"'team' must be a team name, null or a list, got {item.describe()}"
+                )
+        return tuple(teams)
+
+    def where(self, entry: tuple[int, Node]) -> tuple[DeclaredCondition, ...]:
+        line, node = entry
+        if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
+            self.error(line, f"'where' must be a mapping of field: value, got {node.describe()}")
+            return ()
+        conditions = []
+        for key, key_line, value in node.pairs:
+            if key == "<<":
+                self.error(key_line, _NO_MERGE_KEYS)
+            elif key is not None:
+                plain = value.plain()
+                values = tuple(plain) if isinstance(plain, list) else (plain,)
+                if not values:
+                    self.error(key_line, f"'where' {key!r} lists no value to match")
+                    continue
+                conditions.append(DeclaredCondition(key, values, self.location(key_line)))
+        return tuple(conditions)
 
     def no_tickets(self, root: Collection) -> None:
         """A document without ``tickets``: one problem, not one per key of a foreign file."""

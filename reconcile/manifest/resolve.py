@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reconcile.errors import ManifestError, Problem
-from reconcile.manifest.model import DeclaredField, DeclaredTicket, DesiredTicket, Location, problem
+from reconcile.manifest.model import (
+    DeclaredField,
+    DeclaredPolicy,
+    DeclaredTicket,
+    DesiredTicket,
+    Location,
+    Policy,
+    PolicyRule,
+    problem,
+)
 from reconcile.manifest.parse import gc_paused
-from reconcile.schema import Field, Schema, TicketType
+from reconcile.schema import Field, Schema, TicketType, is_empty
 
 KeyFieldSetting = str | Mapping[str, str] | None
 """The ``key_field`` setting: one field key for every type, or one per type prefix."""
@@ -250,3 +259,136 @@ def _suggestion(names: list[str]) -> str:
     if not names:
         return ""
     return f" (did you mean {' or '.join(repr(n) for n in names)}?)"
+
+
+def resolve_all(
+    tickets: Sequence[DeclaredTicket],
+    policies: Sequence[DeclaredPolicy],
+    schema: Schema,
+    key_field: KeyFieldSetting = None,
+) -> tuple[list[DesiredTicket], list[Policy]]:
+    """Resolve ticket entries and policies, raising one ManifestError with every problem."""
+    problems: list[Problem] = []
+    resolved: list[DesiredTicket] = []
+    resolved_policies: list[Policy] = []
+    try:
+        resolved_policies = resolve_policies(policies, schema)
+    except ManifestError as error:
+        problems += error.problems
+    try:
+        resolved = resolve_tickets(tickets, schema, key_field)
+    except ManifestError as error:
+        problems += error.problems
+    if problems:
+        raise ManifestError(problems)
+    return resolved, resolved_policies
+
+
+def resolve_policies(declared: Sequence[DeclaredPolicy], schema: Schema) -> list[Policy]:
+    """Resolve each policy's types, ``where`` keys and fields against the schema.
+
+    Raises ManifestError with every problem: an unknown type, an unknown field (in
+    any of the selected types), a value a field does not accept, and a field that
+    the policy both sets and reads in its own ``where`` (applying it would change
+    which tickets it selects, so the next plan would differ).
+    """
+    problems: list[Problem] = []
+    policies = [_policy(policy, schema, problems) for policy in declared]
+    if problems:
+        raise ManifestError(problems)
+    return [policy for policy in policies if policy is not None]
+
+
+def _policy(declared: DeclaredPolicy, schema: Schema, problems: list[Problem]) -> Policy | None:
+    def error(location: Location, message: str) -> None:
+        entry = problem(location.path, location.line, f"policy {declared.name!r}: {message}")
+        if entry not in problems:
+            problems.append(entry)
+
+    types: list[TicketType] = []
+    for name, location in declared.types:
+        found = next((t for t in schema.types if name in (t.prefix, t.name)), None)
+        if found is None:
+            known = ", ".join(schema.prefixes) or "none"
+            error(location, f"unknown ticket type {name!r} (known prefixes: {known})")
+        elif found not in types:
+            types.append(found)
+    rules: dict[str, PolicyRule] = {}
+    for ticket_type in types:
+        rule = _rule(declared, ticket_type, error)
+        if rule is not None:
+            rules[ticket_type.id] = rule
+    if len(rules) != len(types) or len(types) != len(declared.types):
+        return None
+    return Policy(declared.name, declared.location, rules, declared.teams)
+
+
+def _rule(
+    declared: DeclaredPolicy, ticket_type: TicketType, error: Callable[[Location, str], None]
+) -> PolicyRule | None:
+    ok = True
+
+    def lookup(key: str, location: Location, where: str) -> Field | None:
+        nonlocal ok
+        found = ticket_type.resolve(key)
+        if found is None:
+            ok = False
+            suggestion = _suggestion(ticket_type.suggest(key))
+            error(location, f"unknown field {key!r}{where} of {ticket_type.prefix}{suggestion}")
+        return found
+
+    where: dict[str, tuple[Any, ...]] = {}
+    read_at: dict[str, Location] = {}
+    for condition in declared.where:
+        target = lookup(condition.key, condition.location, " in 'where'")
+        if target is None:
+            continue
+        for value in condition.values:
+            reason = target.check(value)
+            if reason is not None and not is_empty(value):
+                ok = False
+                error(condition.location, f"'where' {target.name!r}: {reason}")
+        where[target.id] = tuple(target.canonical(v) for v in condition.values)
+        read_at[target.id] = condition.location
+    sensitive = _policy_keys(declared.sensitive_locations, lookup, "sensitive")
+    protected = _policy_keys(declared.protected_locations, lookup, "protected")
+    values: dict[str, Any] = {}
+    locations: dict[str, Location] = {}
+    for entry in declared.fields:
+        target = lookup(entry.key, entry.location, "")
+        if target is None:
+            continue
+        if target.id in values:
+            ok = False
+            error(
+                entry.location,
+                f"two keys set field {target.name!r} (also at {locations[target.id]})",
+            )
+            continue
+        if target.id in where:
+            ok = False
+            error(
+                entry.location,
+                f"sets {target.name!r}, which its own 'where' reads (at {read_at[target.id]}): "
+                "applying it would change which tickets it selects",
+            )
+            continue
+        reason = target.check(entry.value, sensitive=target.id in sensitive)
+        if reason is not None:
+            ok = False
+            error(entry.location, f"field {target.name!r}: {reason}")
+            continue
+        values[target.id] = target.canonical(entry.value)
+        locations[target.id] = entry.location
+    if not ok:
+        return None
+    return PolicyRule(ticket_type, where, values, locations, sensitive, protected)
+
+
+def _policy_keys(
+    keys: dict[str, Location],
+    lookup: Callable[[str, Location, str], Field | None],
+    name: str,
+) -> frozenset[str]:
+    found = (lookup(key, location, f" in {name!r}") for key, location in keys.items())
+    return frozenset(target.id for target in found if target is not None)

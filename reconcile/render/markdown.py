@@ -59,6 +59,9 @@ def _head(plan: Plan, drift: bool, budget: RequestBudget | None) -> str:
         lines = [f"**Plan:** {plan_counts(summary)}."]
     else:
         lines = ["**No changes.** Live tickets match the manifests."]
+    if plan.policies:
+        lines.append("")
+        lines += [f"- {_escape_text(policy.describe())}" for policy in plan.policies]
     if budget is not None:
         lines.append("")
         lines.append(_escape_text(budget.describe()))
@@ -109,12 +112,15 @@ def _ticket(change: TicketChange, drift: bool) -> str:
             lines += [editor + (f" at {_code(at)}." if at else "."), ""]
     short = [f for f in change.fields if not _shows_as_diff(f)]
     if short:
-        lines.append("| field | declared | live |" if drift else "| field | before | after |")
-        lines.append("|---|---|---|")
+        sourced = any(f.source is not None for f in short)
+        head = "| field | declared | live |" if drift else "| field | before | after |"
+        lines.append(head + (" from |" if sourced else ""))
+        lines.append("|---|---|---|" + ("---|" if sourced else ""))
         for f in short:
             before, after = _cell_values(f)
             first, second = (after, before) if drift else (before, after)
-            lines.append(f"| {_field_name(f, drift)} | {first} | {second} |")
+            row = f"| {_field_name(f, drift)} | {first} | {second} |"
+            lines.append(row + (f" {_source(f)} |" if sourced else ""))
         lines.append("")
     for f in change.fields:
         if _shows_as_diff(f):
@@ -150,12 +156,20 @@ def _field_name(change: FieldChange, drift: bool) -> str:
     return f"{name} (protected)" if change.protected and not drift else name
 
 
+def _source(change: FieldChange) -> str:
+    """Where the declared value comes from: the ticket entry's or the policy's file:line."""
+    return _cell(_escape_text(change.source.describe())) if change.source else ""
+
+
 def _details(change: FieldChange, drift: bool) -> list[str]:
     labels = ("live", "declared") if drift else ("before", "after")
     diff = "\n".join(unified_diff(change.before, change.after, labels))
     fence = "`" * max(3, _longest_run(diff, "`") + 1)
     protected = " (protected)" if change.protected and not drift else ""
-    summary = f"<code>{html.escape(change.name)}</code>{protected}: long value, shown as a diff"
+    origin = f" (from {html.escape(change.source.describe())})" if change.source else ""
+    summary = (
+        f"<code>{html.escape(change.name)}</code>{protected}{origin}: long value, shown as a diff"
+    )
     return [
         f"<details><summary>{summary}</summary>",
         "",

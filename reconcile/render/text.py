@@ -77,6 +77,7 @@ def render_text(
         lines.append(paint("bold", f"Plan: {plan_counts(summary)}."))
     else:
         lines.append(paint("bold", "No changes.") + " Live tickets match the manifests.")
+    lines += [policy.describe() for policy in plan.policies]
     if budget is not None:
         lines.append(budget.describe())
     out.write("\n".join(lines) + "\n")
@@ -108,6 +109,8 @@ def _create(create: TicketCreate, paint: _Paint, drift: bool) -> list[str]:
 def _field(change: FieldChange, paint: _Paint, drift: bool) -> list[str]:
     marker = _INDENT + paint("change", "~") + f" {change.name}:"
     note = " (protected)" if change.protected and not drift else ""
+    if change.source is not None:
+        note += f" (from {change.source.describe()})"
     if is_long(change):
         labels = ("live", "declared") if drift else ("before", "after")
         diff = unified_diff(change.before, change.after, labels)
@@ -117,7 +120,7 @@ def _field(change: FieldChange, paint: _Paint, drift: bool) -> list[str]:
     if change.sensitive:
         return [f"{marker} (sensitive){note}"]
     if drift:
-        return [f"{marker} declared {after}, live {before}"]
+        return [f"{marker} declared {after}, live {before}{note}"]
     return [f"{marker} {before} → {after}{note}"]
 
 
