@@ -25,17 +25,32 @@ def test_quick_bench_runs_and_reports_every_figure() -> None:
     out = result.stdout
     assert "manifests: 300 tickets in 3 files, 20.0 fields each, 30 changed" in out
     assert re.search(r"planner CPU .* parse\+resolve [0-9.]+ s, diff [0-9.]+ s", out)
-    for command in ("plan", "apply"):
-        figures = rf"reconcile {command}: wall [0-9.]+ s, CPU [0-9.]+ s, peak RSS \d+ MB"
-        assert re.search(figures, out)
-    assert "requests: 2 (list 1, ticket_type 1); PATCHes 0, without etag 0, no-op 0" in out
+    assert re.search(r"plan of 300 tickets: wall [0-9.]+ s, CPU [0-9.]+ s, peak RSS \d+ MB", out)
+    assert re.search(r"reconcile apply: wall [0-9.]+ s, CPU [0-9.]+ s, peak RSS \d+ MB", out)
+    assert re.search(r"plan of 300 tickets: .*, 2 requests\n", out)
     assert "requests: 32 (list 1, ticket_type 1, update 30); PATCHes 30, without etag 0" in out
-    assert "plan after apply: exit 0" in out
-    assert re.search(r"extrapolated from 100 tickets\)\nreconcile apply is [0-9.]+x faster", out)
+    # The one-GET-per-ticket runs: the sandbox without its list endpoint.
+    assert "requests: 302 (get 300, list 1, ticket_type 1); PATCHes 0" in out
+    assert "requests: 332 (get 300, list 1, ticket_type 1, update 30); PATCHes 30" in out
+    assert out.count("plan after apply: exit 0") == 2
+    assert re.search(r"for 300 \(extrapolated from 100 tickets\)", out)
+    # Every figure of issue 11 is printed with its target.
+    for label in (
+        r"start: reconcile --version: \d+ ms, [0-9.]+ x python -c pass \(target <= 3 x",
+        r"start: reconcile validate manifests/: \d+ ms, [0-9.]+ x python -c pass",
+        r"client CPU per GET: [0-9.]+ ms .*\(target <= 0.4 ms",
+        r"client CPU per PATCH: -?[0-9.]+ ms .*\(target <= 0.4 ms",
+        r"plan of 300 tickets vs yaml.load\(CSafeLoader\) of its 3 files: .* ratio [0-9.]+ "
+        r"\(target <= 0.6",
+        r"apply \(list path\) vs its request floor: .* \(target <= 1.5 x",
+        r"plan, one GET per ticket, vs its floor: .* \(target <= 1.1 x",
+        r"apply, one GET per ticket, vs its floor: .* \(target <= 1.1 x",
+    ):
+        assert re.search(label, out), label
     # A smoke run says so, and judges no timing target at its size.
     assert out.startswith("reconcile bench smoke run (--quick): N=300 tickets")
     assert "MISSED" not in out and "targets missed" not in out and "targets met" not in out
-    assert out.count("not judged: smoke run") == 7
+    assert out.count("not judged: smoke run") == 8
     assert out.rstrip().endswith(
         "the timing targets are not judged at this size (run without --quick for them)"
     )

@@ -139,6 +139,7 @@ def sandbox() -> None:
 @click.option("--get-set", multiple=True, metavar="KEY=JSON", help="Set KEY of GET ticket answers.")
 @click.option("--list-total", type=click.IntRange(min=0), help="The total that list answers claim.")
 @click.option("--list-ignore-page", is_flag=True, help="List answers are always page 1.")
+@click.option("--no-list", is_flag=True, help="The list endpoint answers 404 (no such route).")
 @click.option(
     "--slow-body-ms",
     type=click.FloatRange(min=0),

@@ -346,6 +346,8 @@ class SandboxApp:
         if self.no_list_endpoint:
             raise error(404, "NOT_FOUND", f"No such route: {request.path}")
         self._before(request)
+        if self.faults.no_list:
+            raise error(404, "NOT_FOUND", f"No such route: {request.path}")
         reason = {}
         module = request.args.get("module")
         if module is not None and module != "ticketing":

@@ -65,6 +65,7 @@ class Faults:
         get_set: Mapping[str, Any] | None = None,
         list_total: int | None = None,
         list_ignore_page: bool = False,
+        no_list: bool = False,
         slow_body_ms: float = 0.0,
         slow_routes: Iterable[str] = (),
         clock: Clock | None = None,
@@ -81,6 +82,7 @@ class Faults:
         }
         self.list_total = list_total
         self.list_ignore_page = list_ignore_page
+        self.no_list = no_list
         self.slow_body = slow_body_ms / 1000.0
         self.slow_routes = frozenset(slow_routes or API_ROUTES) if slow_body_ms else frozenset()
         self._rng = random.Random(seed)
@@ -137,6 +139,7 @@ class Faults:
             get_set=options.get_set,
             list_total=options.list_total,
             list_ignore_page=options.list_ignore_page,
+            no_list=options.no_list,
             slow_body_ms=options.slow_body_ms,
             slow_routes=options.slow_routes,
         )

@@ -105,6 +105,9 @@ class SandboxOptions:
     """The ``total`` that list answers give instead of the true count."""
     list_ignore_page: bool = False
     """List answers are always the first page, whatever ``page`` asks."""
+    no_list: bool = False
+    """The list endpoint answers 404 ``NOT_FOUND``, as on a server without one (clients
+    read one GET per ticket)."""
     slow_body_ms: float = 0.0
     """Send answer bodies one byte every this many milliseconds (after the work is done:
     a write has committed), on ``slow_routes`` or, if those are empty, every API route."""
