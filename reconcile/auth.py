@@ -340,6 +340,19 @@ class Claims:
         now = time.time() if now is None else now
         return self.exp is not None and self.exp <= now
 
+    def team_limit(self) -> tuple[str, ...] | None:
+        """The teams whose tickets this token may update, when the contract limits it.
+
+        A ``ticket_writer`` without ``ticket_admin`` may update only tickets whose team is
+        null or one of its ``teams``; for any other token (an admin, a read-only one, one
+        without a roles claim or with a tenant's own role names) None: no prediction.
+        """
+        if "tickets:write" not in self.scopes or self.roles is None:
+            return None
+        if "ticket_admin" in self.roles or "ticket_writer" not in self.roles:
+            return None
+        return self.teams
+
     def write_problem(self, write_roles: tuple[str, ...], now: float | None = None) -> str | None:
         """Why this token cannot update tickets, or None if it looks like it can."""
         if self.expired(now):

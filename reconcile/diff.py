@@ -11,6 +11,7 @@ counts as the field's empty form).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconcile.errors import ApiError
@@ -51,12 +52,15 @@ def make_plan(
     live: Mapping[str, LiveTicket | ApiError],
     target: Target | None = None,
     schema_drift: Sequence[str] = (),
+    team_limit: Sequence[str] | None = None,
 ) -> Plan:
     """Diff every desired ticket against its live read (or its read failure).
 
     ``live`` maps display IDs to what the read returned; an :class:`ApiError`
     (``TicketNotFound``, exhausted retries) becomes an ``error`` change carrying its
-    message, and so does a ticket missing from ``live`` altogether.
+    message, and so does a ticket missing from ``live`` altogether. With
+    ``team_limit`` (the teams a writer token may update), a ticket to update that
+    belongs to another team is an ``error``: apply would be refused it.
     """
     changes: list[TicketChange] = []
     unchanged: list[str] = []
@@ -64,6 +68,8 @@ def make_plan(
         read = live.get(ticket.name)
         if isinstance(read, LiveTicket):
             change = _diff(ticket, read)
+            if change is not None and team_limit is not None:
+                change = _within_teams(change, read, team_limit)
         elif isinstance(read, ApiError):
             change = TicketChange(
                 id=ticket.name, action=ERROR, error=str(read) or type(read).__name__
@@ -109,6 +115,20 @@ def plan_create(desired: DesiredTicket) -> TicketCreate:
             for field_id, value in values.items()
         ),
         location=str(desired.location),
+    )
+
+
+def _within_teams(change: TicketChange, live: LiveTicket, teams: Sequence[str]) -> TicketChange:
+    """``change``, or an error when the token's teams do not include the ticket's team."""
+    if change.action != UPDATE or live.team is None or live.team in teams:
+        return change
+    return replace(
+        change,
+        action=ERROR,
+        error=(
+            f"the token may not update this ticket: it belongs to team {live.team!r}, "
+            f"the token's teams are {', '.join(teams) or 'none'}"
+        ),
     )
 
 

@@ -190,13 +190,16 @@ class Manager:
         live.update(self._read_by_get(missing))
         return live
 
-    def plan(self, desired: Sequence[DesiredTicket]) -> Plan:
+    def plan(self, desired: Sequence[DesiredTicket], *, writable: bool = True) -> Plan:
         """Diff the desired tickets against live ones; schema drift goes into the plan.
 
         Tickets declared by their key alone are looked up among the live tickets first
         (:func:`reconcile.keys.match_keys`): found, they are diffed like the others
         (and listed in ``found_by_key``); found nowhere, they are planned as creates,
-        each checked against the token's teams.
+        each checked against the token's teams. With ``writable`` (a plan to apply), a
+        ticket the token may not update (a writer token's ticket of another team) is an
+        error of the plan, as apply would be refused it; drift and adopt ask
+        ``writable=False``: what differs is drift whoever may fix it.
 
         With policies, every live ticket is read through the list endpoint, the
         policies are applied to the tickets they select (under the explicit entries),
@@ -221,7 +224,13 @@ class Manager:
         else:
             live = self.read_live([d.id for d in with_ids if d.id is not None])
             live.update(match.live or {})
-        plan = make_plan(known, live, self.target, self.schema_drift)
+        plan = make_plan(
+            known,
+            live,
+            self.target,
+            self.schema_drift,
+            team_limit=self.team_limit if writable else None,
+        )
         creates = [plan_create(d) for d in match.to_create]
         refused = {c.name: self.team_problem(c) for c in creates}
         errors = [
@@ -303,6 +312,13 @@ class Manager:
             else:
                 kept.append(create)
         return replace(plan, creates=tuple(kept)), tuple(stale)
+
+    @property
+    def team_limit(self) -> tuple[str, ...] | None:
+        """The teams whose tickets the client's token may update, or None when unlimited
+        or unknown (:meth:`reconcile.auth.Claims.team_limit` of the preflighted claims)."""
+        claims = self.client.claims
+        return claims.team_limit() if claims is not None else None
 
     def apply(
         self,

@@ -158,13 +158,42 @@ def test_racing_writer_is_rebased_without_losing_its_change(sandbox, tmp_path):
     assert sandbox.stats()["writes"]["etag_mismatches"] == 1
 
 
-def test_permission_failure_on_one_ticket_leaves_the_others_applied(cli, sandbox):
-    write(
-        Path("m.yaml"),
-        MANIFEST + "  - id: REQ-0503          # finance: the demo writer may not edit it\n"
-        "    fields:\n      priority: Low\n",
+FOREIGN = MANIFEST + (
+    "  - id: REQ-0503          # finance: the demo writer may not edit it\n"
+    "    fields:\n      priority: Low\n"
+)
+
+
+def test_plan_shows_another_teams_ticket_as_an_error_naming_the_teams(cli, sandbox):
+    """A writer token's ticket of a team it is not in: an error of the plan, not an update
+    that fails at apply; apply then writes nothing."""
+    write(Path("m.yaml"), FOREIGN)
+    result = cli("plan", "m.yaml", "--format", "json", expect=1)
+    changes = {c["id"]: c for c in json.loads(result.stdout)["changes"]}
+    error = changes["REQ-0503"]
+    assert error["action"] == "error" and changes["REQ-0509"]["action"] == "update"
+    assert error["error"] == (
+        "the token may not update this ticket: it belongs to team 'finance', "
+        "the token's teams are network, service-desk"
     )
-    result = cli("apply", "m.yaml", "--auto-approve", expect=1)
+    applied = cli("apply", "m.yaml", "--auto-approve", expect=1)
+    assert "Nothing was written" in applied.stderr
+    assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
+    # drift is not apply: whoever may fix it, a ticket that differs has drifted.
+    drifted = cli("drift", "m.yaml", "--format", "json", expect=2)
+    assert {c["id"] for c in json.loads(drifted.stdout)["changes"]} >= {"REQ-0503"}
+    # An admin token may update any ticket.
+    admin = sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=())
+    cli("plan", "m.yaml", RECONCILE_TOKEN=admin)
+
+
+def test_permission_failure_on_one_ticket_leaves_the_others_applied(cli, sandbox_factory):
+    """A refusal the plan cannot foresee (the server's answers show no team, but it keeps
+    REQ-0503 in finance) fails that ticket at apply; the others are written."""
+    write(Path("m.yaml"), FOREIGN)
+    sandbox = sandbox_factory(demo=True, get_set={"team": None})
+    env = {"RECONCILE_BASE_URL": sandbox.base_url, "RECONCILE_TOKEN": sandbox.token()}
+    result = cli("apply", "m.yaml", "--auto-approve", expect=1, **env)
     assert "REQ-0503" in result.stderr
     assert "401 USER_PERMISSION_FAILURE" in result.stderr
     assert "You do not have the permission to update the ticket" in result.stderr

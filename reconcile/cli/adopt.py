@@ -42,7 +42,7 @@ def adopt(
     value from a document's `defaults` is written into the ticket's own fields. A
     sensitive field is never written back: it is listed instead.
     """
-    with planned(params, paths, targets, None, write=False) as run:
+    with planned(params, paths, targets, None, write=False, writable=False) as run:
         plan = run.plan
     if ids_only:
         return _adopt_ids(plan, run.sources, dry_run)

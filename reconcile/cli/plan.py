@@ -95,12 +95,14 @@ def planned(
     shard: Shard | None,
     *,
     write: bool,
+    writable: bool = True,
 ) -> Iterator[PlanRun]:
     """Open a client, load the manifests and plan: the first half of plan, apply and drift.
 
     The client stays open inside the ``with`` block (apply writes through it). When
     apply (``write``) may create tickets, the working tree's apply lock is held from
     before the keys are looked up until the block ends (:mod:`reconcile.apply_lock`).
+    ``writable=False`` (drift, adopt): tickets the token may not update are not errors.
     """
     with open_manager(params, write=write) as (settings, manager):
         sources = manifest_paths(paths, settings)
@@ -108,7 +110,8 @@ def planned(
         creating = write and needs_lookup(desired)
         lock = apply_lock(sources, on_wait=waiting_for_lock) if creating else None
         with lock or contextlib.nullcontext():
-            yield PlanRun(settings, manager, desired, manager.plan(desired), sources)
+            plan = manager.plan(desired, writable=writable)
+            yield PlanRun(settings, manager, desired, plan, sources)
 
 
 def waiting_for_lock(path: Path) -> None:
@@ -206,7 +209,7 @@ def drift(
     **params: Any,
 ) -> ExitStatus:
     """Tell whether live tickets still match the manifests: exit 0 in sync, 2 drifted, 1 error."""
-    with planned(params, paths, targets, shard, write=False) as run:
+    with planned(params, paths, targets, shard, write=False, writable=False) as run:
         result = run.plan
     click.echo(render(result, fmt, drift=True), nl=False)
     write_step_summary(result, drift=True)
