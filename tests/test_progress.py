@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.sandbox import Sandbox
+from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
 MANIFEST = "tickets:\n" + "".join(
     f"  - id: REQ-{n:04d}\n    fields:\n      priority: High\n" for n in range(501, 505)
@@ -29,7 +29,8 @@ def environment(sandbox: Sandbox, **extra: str) -> dict[str, str]:
         "RECONCILE_BASE_URL": sandbox.base_url,
         "RECONCILE_TENANT_ID": sandbox.tenant_id,
         "RECONCILE_REALM": sandbox.realm,
-        "RECONCILE_TOKEN": sandbox.token(),
+        # An admin's token: REQ-0504 (team infrastructure) is outside the writer's teams.
+        "RECONCILE_TOKEN": sandbox.token(sub=DEMO_ADMIN.sub, roles=DEMO_ADMIN.roles, teams=()),
         **extra,
     }
 
