@@ -38,7 +38,6 @@ DEFAULTS_KEYS = ("fields",)
 POLICY_KEYS = ("policy", "select", "fields", "sensitive", "protected")
 SELECT_KEYS = ("type", "team", "where")
 
-_NO_MERGE_KEYS = "merge keys ('<<') are not supported; use 'defaults'"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -209,8 +208,6 @@ class _Reader:
                 continue
             if key in allowed:
                 pairs[key] = (line, value)
-            elif key == "<<":
-                self.error(line, _NO_MERGE_KEYS)
             else:
                 self.error(line, f"unknown key {key!r} {where}{_did_you_mean(key, allowed)}")
         return pairs
@@ -351,9 +348,7 @@ class _Reader:
             return ()
         conditions = []
         for key, key_line, value in node.pairs:
-            if key == "<<":
-                self.error(key_line, _NO_MERGE_KEYS)
-            elif key is not None:
+            if key is not None:
                 plain = value.plain()
                 values = tuple(plain) if isinstance(plain, list) else (plain,)
                 if not values:
@@ -394,9 +389,7 @@ class _Reader:
             return []
         declared = []
         for key, line, value in node.pairs:
-            if key == "<<":
-                self.error(line, _NO_MERGE_KEYS)
-            elif key is not None:
+            if key is not None:
                 key = sys.intern(key)  # thousands of tickets repeat the same few keys
                 declared.append(
                     DeclaredField(key, value.plain(), Location(self.path, line), default)

@@ -20,6 +20,8 @@ from reconcile.errors import Problem
 from reconcile.manifest.files import mib
 from reconcile.manifest.model import problem
 
+NO_MERGE_KEYS = "merge keys ('<<') are not supported; use 'defaults'"
+
 MAX_SCALAR_CHARS = 1024 * 1024
 """A single YAML scalar longer than this is refused."""
 MAX_DEPTH = 50
@@ -162,7 +164,9 @@ class Composer:
                     parent = stack[-1]
                     if parent.kind is NodeKind.MAP:
                         if parent.pending is None:
-                            parent.pending = self._scalar_key(parent, raw, line)
+                            parent.pending = self._scalar_key(
+                                parent, raw, line, plain=event.implicit[0]
+                            )
                             continue
                         value = _resolve_plain(raw) if event.implicit[0] else raw
                         parent.pairs.append((*parent.pending, Scalar(line, value, raw)))
@@ -289,9 +293,18 @@ class Composer:
                 problem(self.path, node.line, "a mapping key must be a plain string")
             )
             return None, node.line
-        return self._scalar_key(mapping, node.raw, node.line)
+        return self._scalar_key(mapping, node.raw, node.line, plain=True)
 
-    def _scalar_key(self, mapping: Collection, key: str, line: int) -> tuple[str | None, int]:
+    def _scalar_key(
+        self, mapping: Collection, key: str, line: int, *, plain: bool
+    ) -> tuple[str | None, int]:
+        """Check a scalar key: written once; a plain ``<<`` (a YAML 1.1 merge key) refused.
+
+        A quoted ``'<<'`` is an ordinary name: the writer quotes it so that it reads back.
+        """
+        if plain and key == "<<":
+            self.problems.append(problem(self.path, line, NO_MERGE_KEYS))
+            return None, line
         first = mapping.keys.get(key)
         if first is not None:
             self.problems.append(
