@@ -26,14 +26,11 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconcile.errors import ConfigError
 
@@ -640,6 +637,10 @@ def _read_config(path: Path, cwd: Path) -> dict[str, tuple[Any, str, Path]]:
     text = _read_text(path, shown)
     if path.suffix == ".toml":
         return _checked(_toml_settings(text, shown), shown, path.parent)
+    # Imported here: runs without a YAML config file never load ruamel (start-up time).
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         data = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as error:
@@ -776,3 +777,10 @@ def _how_to_give(name: str) -> str:
     ways += [f"set {variable}" for variable in spec.env[:1]]
     ways.append(f"add {name} to reconcile.yaml (or [tool.reconcile] in pyproject.toml)")
     return f"no {name}: {', '.join(ways[:-1])} or {ways[-1]}"
+
+
+def manifest_paths(paths: Sequence[str], settings: Settings) -> list[str]:
+    """The PATH arguments, else the ``manifests`` setting, else ``manifests/``."""
+    if paths:
+        return list(paths)
+    return [str(p) for p in settings.manifests] or ["manifests"]

@@ -20,7 +20,13 @@ from cli_runner import run_cli
 
 
 def _commands(command: click.Command, path: str = "") -> Iterator[tuple[str, click.Command]]:
-    for name, sub in getattr(command, "commands", {}).items():
+    """Every command under ``command`` (the top group imports its commands on demand)."""
+    if not isinstance(command, click.Group):
+        return
+    context = click.Context(command)
+    for name in command.list_commands(context):
+        sub = command.get_command(context, name)
+        assert sub is not None
         sub_path = f"{path} {name}".strip()
         yield sub_path, sub
         yield from _commands(sub, sub_path)

@@ -86,7 +86,11 @@ def test_the_largest_parallelism_is_accepted(cli: Callable[..., object], tmp_pat
 @pytest.mark.parametrize("command", ["plan", "drift", "apply", "import", "adopt", "watch"])
 def test_every_setting_option_names_all_its_sources(command: str) -> None:
     """A setting's option comes from its table entry: its help names every variable."""
-    options = [p for p in group.commands[command].params if isinstance(p, click.Option)]
+    options = [
+        p
+        for p in group.get_command(click.Context(group), command).params
+        if isinstance(p, click.Option)
+    ]
     settings = [(o, SPEC_BY_NAME[o.name]) for o in options if o.name in SPEC_BY_NAME]
     assert len(settings) >= 5
     for option, spec in settings:

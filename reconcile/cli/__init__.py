@@ -9,55 +9,77 @@ everything a command writes passes through the safe output streams installed her
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
 import click
 
-from reconcile import __version__
-from reconcile.cli.adopt import adopt
-from reconcile.cli.apply import apply
-from reconcile.cli.demo import demo
 from reconcile.cli.examples import add_examples
-from reconcile.cli.import_ import import_
-from reconcile.cli.output import in_github_actions, safe_output, workflow_command
-from reconcile.cli.plan import drift, plan
-from reconcile.cli.sandbox import sandbox
-from reconcile.cli.schema import schema
-from reconcile.cli.undo import undo
-from reconcile.cli.validate import validate
-from reconcile.cli.watch import watch
-from reconcile.cli.whoami import whoami
 from reconcile.errors import ExitStatus, ManifestError, ReconcileError
-from reconcile.render.github import github_annotations
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("reconcile.cli.plan", "plan"),
+    "apply": ("reconcile.cli.apply", "apply"),
+    "drift": ("reconcile.cli.plan", "drift"),
+    "watch": ("reconcile.cli.watch", "watch"),
+    "whoami": ("reconcile.cli.whoami", "whoami"),
+    "sandbox": ("reconcile.cli.sandbox", "sandbox"),
+    "demo": ("reconcile.cli.demo", "demo"),
+    "import": ("reconcile.cli.import_", "import_"),
+    "validate": ("reconcile.cli.validate", "validate"),
+    "schema": ("reconcile.cli.schema", "schema"),
+    "adopt": ("reconcile.cli.adopt", "adopt"),
+    "undo": ("reconcile.cli.undo", "undo"),
+}
+"""Command name -> (module, attribute): a command's module is imported when it runs.
+
+``reconcile --version`` or ``validate`` then import only what they need, not
+requests, the sandbox's WSGI stack or the HTML templates (issue 11: start-up).
+"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="reconcile")
+class LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            add_examples(command, cmd_name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from reconcile import __version__  # reads the installed metadata: only when asked
+
+    click.echo(f"reconcile, version {__version__}")
+    ctx.exit()
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
-for command in (
-    plan,
-    apply,
-    drift,
-    watch,
-    whoami,
-    sandbox,
-    demo,
-    import_,
-    validate,
-    schema,
-    adopt,
-    undo,
-):
-    cli.add_command(command)
-add_examples(cli)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with reconcile's exit statuses (never click's 2 for usage)."""
+    from reconcile.cli.output import safe_output
+
     with safe_output():
         try:
             status = _run(argv)
@@ -88,6 +110,9 @@ def _run(argv: list[str] | None) -> int:
         status = ExitStatus.ERROR
     except ReconcileError as error:
         click.echo(f"Error: {error}", err=True)
+        from reconcile.cli.output import in_github_actions, workflow_command
+        from reconcile.render.github import github_annotations
+
         if isinstance(error, ManifestError) and in_github_actions():
             for line in github_annotations(error.problems):
                 workflow_command(line)

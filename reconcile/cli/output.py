@@ -17,17 +17,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from reconcile.plan import Plan, RequestBudget
 from reconcile.redact import scrub
-from reconcile.render.html import render_html
-from reconcile.render.json import render_json
-from reconcile.render.markdown import render_markdown
 from reconcile.render.safe import defuse_workflow_commands, escape_invisible
-from reconcile.render.text import render_text
+
+if TYPE_CHECKING:
+    from reconcile.plan import Plan, RequestBudget
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -137,6 +135,12 @@ def render(
     plan: Plan, fmt: str, *, drift: bool = False, budget: RequestBudget | None = None
 ) -> str:
     """The plan in one of ``FORMATS``, as a string; ``budget`` shows in text, Markdown, HTML."""
+    # Imported here: only the commands that render a plan pay for the renderers.
+    from reconcile.render.html import render_html
+    from reconcile.render.json import render_json
+    from reconcile.render.markdown import render_markdown
+    from reconcile.render.text import render_text
+
     out = io.StringIO()
     if fmt == "json":
         render_json(plan, out)

@@ -18,7 +18,7 @@ from reconcile.cli.options import (
     setting_option,
 )
 from reconcile.cli.output import FORMATS, render, write_step_summary
-from reconcile.config import Settings
+from reconcile.config import Settings, manifest_paths
 from reconcile.errors import ExitStatus, PlanError
 from reconcile.keys import needs_lookup
 from reconcile.manager import Manager, Shard
@@ -67,13 +67,6 @@ def _shard(value: str | None) -> Shard | None:
         return Shard.parse(value)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--shard") from None
-
-
-def manifest_paths(paths: Sequence[str], settings: Settings) -> list[str]:
-    """The PATH arguments, else the ``manifests`` setting, else ``manifests/``."""
-    if paths:
-        return list(paths)
-    return [str(p) for p in settings.manifests] or ["manifests"]
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from reconcile.cli.plan import manifest_paths
-from reconcile.config import load_settings
+from reconcile.config import load_settings, manifest_paths
 from reconcile.errors import ExitStatus
 from reconcile.lock import find_lock, read_lock
 from reconcile.manifest import find_manifest_files, load_manifests, resolve_tickets

@@ -28,9 +28,9 @@ from reconcile.cli.options import (
     setup_logging,
     target_of,
 )
-from reconcile.cli.plan import manifest_paths, paths_argument, shard_option, target_option
+from reconcile.cli.plan import paths_argument, shard_option, target_option
 from reconcile.client import connect
-from reconcile.config import Settings, listen_address, load_settings
+from reconcile.config import Settings, listen_address, load_settings, manifest_paths
 from reconcile.endpoints import EndpointServer
 from reconcile.errors import ConfigError, ExitStatus
 from reconcile.journal import Journal
