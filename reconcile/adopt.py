@@ -11,6 +11,9 @@ not read back as adopted.
 A value that came from the document's ``defaults`` is written into the ticket's own
 ``fields`` (added if missing): changing the default would change every other ticket
 of the document too. A sensitive field is never written back; it is listed instead.
+So is a field whose declared value comes from a policy: a policy document is never
+edited (its value holds for every ticket it selects), and the drift is listed with
+the policy's name and line instead.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class AdoptReport:
     adopted: tuple[Adopted, ...]
     sensitive: tuple[str, ...]
     files: tuple[str, ...]
+    from_policies: tuple[str, ...] = ()
+    """Drifted fields whose declared value comes from a policy: listed, not written."""
 
     @property
     def summary(self) -> str:
@@ -62,6 +67,8 @@ class AdoptReport:
         )
         if self.sensitive:
             text += f", {len(self.sensitive)} sensitive field(s) left to edit by hand"
+        if self.from_policies:
+            text += f", {len(self.from_policies)} field(s) declared by policies left as they are"
         return text + "."
 
 
@@ -81,11 +88,24 @@ def adopt(plan: Plan, desired: Sequence[DesiredTicket], *, write: bool = True) -
     by_id = {d.id: d for d in desired}
     edits: dict[str, list[_Edit]] = {}
     sensitive: list[str] = []
+    from_policies: list[str] = []
     for change in plan.changes:
-        ticket = by_id.get(change.id)
-        if change.action != UPDATE or ticket is None:
+        if change.action != UPDATE:
             continue
         for field_change in change.fields:
+            source = field_change.source
+            if source is not None and source.policy is not None:
+                from_policies.append(
+                    f"{change.id} field {field_change.name!r} drifted from policy "
+                    f"{source.policy} ({source.location}): not written back; change the "
+                    "ticket, the policy or its selection"
+                )
+        ticket = by_id.get(change.id)
+        if ticket is None:
+            continue
+        for field_change in change.fields:
+            if field_change.source is not None and field_change.source.policy is not None:
+                continue
             field = ticket.type.field_by_id(field_change.field_id)
             location = ticket.locations.get(field_change.field_id)
             if field is None or location is None:
@@ -108,7 +128,12 @@ def adopt(plan: Plan, desired: Sequence[DesiredTicket], *, write: bool = True) -
             files.append(path)
             if write:
                 Path(path).write_text(new_text, encoding="utf-8")
-    return AdoptReport(adopted=tuple(adopted), sensitive=tuple(sensitive), files=tuple(files))
+    return AdoptReport(
+        adopted=tuple(adopted),
+        sensitive=tuple(sensitive),
+        files=tuple(files),
+        from_policies=tuple(from_policies),
+    )
 
 
 def edit_manifest(text: str, path: str, edits: Sequence[_Edit]) -> tuple[str, list[Adopted]]:

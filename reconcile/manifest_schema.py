@@ -102,4 +102,49 @@ def manifest_json_schema() -> dict[str, Any]:
             },
         },
     }
+    # A document is a ticket document (above) or a policy document: keep the ticket
+    # document's rules under $defs and let the top level be either one.
+    ticket_document = {
+        key: schema.pop(key) for key in ("type", "required", "additionalProperties", "properties")
+    }
+    selection_values = {"anyOf": [{"$ref": "#/$defs/value"}]}
+    names = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1}]}
+    schema["$defs"]["ticket_document"] = ticket_document
+    schema["$defs"]["policy_document"] = {
+        "type": "object",
+        "required": ["policy", "select", "fields"],
+        "additionalProperties": False,
+        "properties": {
+            "policy": {
+                "description": "The policy's name, unique across the manifests.",
+                "type": "string",
+                "minLength": 1,
+            },
+            "select": {
+                "description": "Which live tickets the policy applies to (computed at plan time).",
+                "type": "object",
+                "required": ["type"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {**names, "description": "Ticket prefix or type name, or a list."},
+                    "team": {
+                        "description": "A team or list of teams; null matches no team.",
+                        "type": ["string", "null", "array"],
+                    },
+                    "where": {
+                        "description": "Field key: live value, or a list of values (any).",
+                        "type": "object",
+                        "additionalProperties": selection_values,
+                    },
+                },
+            },
+            "fields": fields,
+            "sensitive": {"$ref": "#/$defs/field_keys"},
+            "protected": {"$ref": "#/$defs/field_keys"},
+        },
+    }
+    schema["oneOf"] = [
+        {"$ref": "#/$defs/ticket_document"},
+        {"$ref": "#/$defs/policy_document"},
+    ]
     return schema

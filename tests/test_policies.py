@@ -223,3 +223,17 @@ def test_policies_need_the_list_endpoint(cli, sandbox_factory):
     Path("manifests/closed.yaml").unlink()
     write("t.yaml", "tickets:\n  - id: REQ-0509\n    fields:\n      location: Lab\n")
     assert "~ REQ-0509" in cli("plan", "manifests", **env).stdout
+
+
+def test_adopt_lists_policy_drift_instead_of_writing_it(cli, sandbox):
+    write("closed.yaml", CLOSED_NETWORK)
+    write("tickets.yaml", "tickets:\n  - id: REQ-0501\n    fields:\n      urgency: High\n")
+    policy_text = Path("manifests/closed.yaml").read_text()
+    result = cli("adopt", "manifests")
+    assert Path("manifests/closed.yaml").read_text() == policy_text
+    assert "! REQ-0501 field 'location' drifted from policy closed-network " in result.stderr
+    assert "(manifests/closed.yaml:8): not written back" in result.stderr
+    assert "! REQ-0507 field 'location' drifted from policy closed-network" in result.stderr
+    # The ticket entry's own drift is adopted as usual.
+    assert "urgency: High" not in Path("manifests/tickets.yaml").read_text()
+    assert "2 field(s) declared by policies left as they are" in result.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.lock import dump_lock, read_lock, schema_drift, write_lock
-from reconcile.manifest import DOCUMENT_KEYS, TICKET_KEYS
+from reconcile.manifest import DOCUMENT_KEYS, POLICY_KEYS, SELECT_KEYS, TICKET_KEYS
 from reconcile.sandbox.demo import demo_ticket_types
 from reconcile.schema import Schema, TicketType
 
@@ -100,7 +100,15 @@ def test_plan_explains_a_failure_by_schema_drift(
 def test_schema_json(cli: Callable[..., object]) -> None:
     schema = json.loads(cli("schema", "json").stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == set(DOCUMENT_KEYS)
+    assert schema["oneOf"] == [
+        {"$ref": "#/$defs/ticket_document"},
+        {"$ref": "#/$defs/policy_document"},
+    ]
+    document = schema["$defs"]["ticket_document"]
+    assert set(document["properties"]) == set(DOCUMENT_KEYS)
+    policy = schema["$defs"]["policy_document"]
+    assert set(policy["properties"]) == set(POLICY_KEYS)
+    assert set(policy["properties"]["select"]["properties"]) == set(SELECT_KEYS)
     ticket = schema["$defs"]["ticket"]
     assert set(ticket["properties"]) == set(TICKET_KEYS)
     assert ticket["anyOf"] == [{"required": ["id"]}, {"required": ["key", "type"]}]
@@ -108,4 +116,5 @@ def test_schema_json(cli: Callable[..., object]) -> None:
     assert pattern.match("REQ-10000") and not pattern.match("REQ-509")
     # Editors read JSON Schema patterns as ECMAScript regexes: no Python-only syntax.
     assert "(?P<" not in pattern.pattern and "\\Z" not in pattern.pattern
-    assert schema["additionalProperties"] is False and ticket["additionalProperties"] is False
+    assert document["additionalProperties"] is False and ticket["additionalProperties"] is False
+    assert policy["additionalProperties"] is False

@@ -40,7 +40,8 @@ def adopt(
 
     Only the drifted values are edited; comments, order and formatting are kept. A
     value from a document's `defaults` is written into the ticket's own fields. A
-    sensitive field is never written back: it is listed instead.
+    sensitive field is never written back: it is listed instead, and so is drift from
+    a policy (policy documents are never edited).
     """
     with planned(params, paths, targets, None, write=False, writable=False) as run:
         plan = run.plan
@@ -50,7 +51,7 @@ def adopt(
     for done in report.adopted:
         origin = " (was a document default)" if done.from_default else ""
         click.echo(f"~ {done.ticket} {done.key}: {show(done.value)}  [{done.location}]{origin}")
-    for message in report.sensitive:
+    for message in report.sensitive + report.from_policies:
         click.echo(f"! {message}", err=True)
     for change in plan.errors:
         click.echo(f"! {change.id}: {change.error}", err=True)
