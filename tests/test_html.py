@@ -13,7 +13,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import html5lib
 import pytest
 
-from reconcile.plan import FieldChange, Plan, Target, TicketChange
+from reconcile.plan import FieldChange, Plan, Target, TicketChange, TicketCreate
 from reconcile.render.html import render_html, render_report, report_data
 
 from cli_runner import CliResult
@@ -165,6 +165,26 @@ def test_a_value_source_is_shown_when_the_plan_has_one():
     assert '<time datetime="2026-12-01T00:00:00Z">2026-12-01 00:00:00 UTC</time>' in page
 
 
+def test_a_create_is_a_row_of_its_own_among_the_changes():
+    create = TicketCreate(
+        key="onboarding-<alice>",
+        type_id="t",
+        type_prefix="REQ",
+        type_name="Service Request",
+        key_field="external_ref",
+        team=None,
+        fields=(FieldChange("f1", "summary", None, "Onboard Alice"),),
+    )
+    plan = replace(_plan(), creates=(create,), found_by_key=(("kiosk-7", "REQ-0510"),))
+    page = _render(plan)
+    parse_strictly(page)
+    assert '<li class="count st-create"><span class="n">1</span> to create</li>' in page
+    assert '<code class="id">REQ onboarding-&lt;alice&gt;</code>' in page
+    assert 'data-statuses="create update"' in page  # the "changes" filter shows creates
+    assert "REQ-0510 holds key &#39;kiosk-7&#39;; its id is not yet in the manifest" in page
+    assert "to create" not in _render(_plan())  # only when there is one, as in the text plan
+
+
 def test_report_data_is_the_json_plan_and_its_context():
     plan = _plan()
     data = report_data(plan, drift=True)
@@ -297,7 +317,8 @@ def test_plan_in_the_browser_matches_the_json_plan_and_runs_nothing_hostile(
     counts = page.eval_on_selector_all(
         ".counts .count", "cs => cs.map(c => [c.classList[1], c.querySelector('.n').textContent])"
     )
-    assert {status[3:]: int(n) for status, n in counts} == plan["summary"]
+    shown = {k: n for k, n in plan["summary"].items() if n or k != "create"}  # as text does
+    assert {status[3:]: int(n) for status, n in counts} == shown
     changed = [(c["id"], c["action"]) for c in plan["changes"]]
     rows = report.rows()
     assert [r for r in rows if r[1] != "unchanged"] == changed

@@ -32,6 +32,7 @@ from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, RequestBudget, tick
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
+    found_by_key_note,
     is_long,
     last_editor,
     plan_counts,
@@ -126,7 +127,7 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
     counts = [
         {"status": status, "label": labels[status], "count": summary.get(status, 0)}
         for status in labels
-        if status in summary or status != CREATE
+        if status != CREATE or summary.get(CREATE)
     ]
     filters = [
         {
@@ -160,6 +161,7 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
             chunk_size=CHUNK_ROWS,
             labels=labels,
             schema_drift=data.get("schema_drift", []),
+            notes=[found_by_key_note(f["key"], f["id"]) for f in data.get("found_by_key", [])],
             budget=budget.describe() if budget is not None else None,
             checksum=data["plan_checksum"],
             history_note=NO_HISTORY_NOTE if drift and summary.get(UPDATE) else None,
@@ -171,7 +173,7 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
 
 
 def _change_row(change: dict[str, Any], drift: bool) -> dict[str, Any]:
-    ticket_id = change.get("id") or change.get("key") or ""
+    ticket_id = change.get("id") or f"{change.get('type')} {change.get('key')}"  # a create
     fields = [_field(item, drift) for item in change.get("fields") or ()]
     editor = None
     if drift:
