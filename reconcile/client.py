@@ -170,6 +170,8 @@ class _Watchdog:
     (connect or send) and disarmed when it goes back to the pool; one thread shuts the
     socket of an attempt still armed ``timeout`` seconds later, which makes the blocked
     read fail at once. The thread that was cut off learns why from :meth:`cause`.
+    A connection cut off while it is still connecting has no socket to shut yet: it is
+    remembered and shut by :meth:`connected` as soon as its socket exists.
     """
 
     def __init__(self, timeout: float):
@@ -177,6 +179,7 @@ class _Watchdog:
         self.aborted = False
         self._armed: dict[int, tuple[float, Any, int]] = {}
         self._causes: dict[int, str] = {}
+        self._cut_while_connecting: set[int] = set()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -197,9 +200,17 @@ class _Watchdog:
                 self._thread.start()
             self._cond.notify()
 
+    def connected(self, connection: Any) -> None:
+        """Shut a socket that was cut off (deadline or abort) before the connect finished."""
+        with self._cond:
+            if id(connection) in self._cut_while_connecting:
+                self._cut_while_connecting.discard(id(connection))
+                _shut(connection)
+
     def disarm(self, connection: Any) -> None:
         with self._cond:
             self._armed.pop(id(connection), None)
+            self._cut_while_connecting.discard(id(connection))
 
     def cause(self) -> str | None:
         """Why this thread's last attempt was cut off (:data:`TIMED_OUT`, :data:`INTERRUPTED`)."""
@@ -212,7 +223,7 @@ class _Watchdog:
             self.aborted = True
             for _, connection, ident in self._armed.values():
                 self._causes[ident] = INTERRUPTED
-                _shut(connection)
+                self._cut(connection)
             self._armed.clear()
 
     def close(self) -> None:
@@ -228,17 +239,26 @@ class _Watchdog:
                     if deadline <= now:
                         del self._armed[key]
                         self._causes[ident] = TIMED_OUT
-                        _shut(connection)
+                        self._cut(connection)
                 deadlines = [deadline for deadline, _, _ in self._armed.values()]
                 self._cond.wait(max(0.0, min(deadlines) - now) if deadlines else None)
 
+    def _cut(self, connection: Any) -> None:
+        if not _shut(connection):
+            self._cut_while_connecting.add(id(connection))
 
-def _shut(connection: Any) -> None:
-    """Shut a connection's socket down under the thread reading it (TLS layer bypassed)."""
+
+def _shut(connection: Any) -> bool:
+    """Shut a connection's socket down under the thread reading it (TLS layer bypassed).
+
+    False when the connection has no socket yet (it is still connecting).
+    """
     sock = getattr(connection, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    if sock is None:
+        return False
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    return True
 
 
 def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
@@ -249,6 +269,7 @@ def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
             def connect(self) -> None:
                 watchdog.arm(self)
                 super().connect()
+                watchdog.connected(self)
 
             def request(self, *args: Any, **kwargs: Any) -> None:
                 watchdog.arm(self)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from reconcile.client import _Watchdog
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
 from sandbox_api import field_ids
@@ -69,6 +72,7 @@ def test_a_dribbling_server_cannot_hold_a_read_beyond_the_timeout(
         out, err = process.communicate(timeout=ENOUGH)
     finally:
         process.kill()
+        process.communicate()  # reap it and close its pipes, whatever happened
     assert process.returncode == 1, err
     assert "REQ-0509" in out + err
     assert "no answer before the timeout" in out + err, out + err
@@ -94,6 +98,7 @@ def test_a_signal_ends_apply_while_a_write_answer_is_stuck(
         out, err = process.communicate(timeout=ENOUGH)
     finally:
         process.kill()
+        process.communicate()  # reap it and close its pipes, whatever happened
     assert process.returncode == status, err
     assert "REQ-0509: outcome unknown: update of REQ-0509: the run was interrupted" in err, err
     assert "Apply: 0 updated, 1 failed" in out
@@ -118,6 +123,26 @@ def test_ctrl_c_ends_a_plan_while_reads_are_stuck(sandbox_factory: Any, tmp_path
         out, err = process.communicate(timeout=ENOUGH)
     finally:
         process.kill()
+        process.communicate()  # reap it and close its pipes, whatever happened
     assert process.returncode == 130, err
     assert "Interrupted." in err and "Traceback" not in err
     assert out == ""
+
+
+@pytest.mark.parametrize("cut", ["abort", "deadline"])
+def test_a_connection_cut_off_while_connecting_is_shut_once_connected(cut: str) -> None:
+    """Before: cut off before its socket existed, a connection was forgotten and its read
+    could then outlive the run (a Ctrl-C during plan hung under load)."""
+    watchdog = _Watchdog(timeout=0.0 if cut == "deadline" else 60.0)
+    connecting = SimpleNamespace(sock=None)
+    watchdog.arm(connecting)
+    if cut == "abort":
+        watchdog.abort()
+    else:
+        wait_until(lambda: watchdog._cut_while_connecting, "the deadline to pass")
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        connecting.sock = ours
+        watchdog.connected(connecting)
+        assert ours.recv(1) == b""  # shut down: the blocked read would end at once
+    watchdog.close()
