@@ -14,15 +14,22 @@ EXAMPLES = Path(__file__).parent.parent / "manifests"
 
 
 def test_demo_runs_plan_apply_noop_plan_and_drift_on_the_examples() -> None:
+    before = {p: p.read_bytes() for p in EXAMPLES.rglob("*.yaml")}
     result = run_cli(["demo", str(EXAMPLES)], {"NO_COLOR": "1", "RECONCILE_TOKEN": None})
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
     commands = [line for line in out.splitlines() if line.startswith("$ reconcile")]
-    assert [c.split()[2] for c in commands] == ["plan", "apply", "plan", "drift"]
-    assert "Apply: 8 updated, 0 failed, 0 unchanged." in out
+    assert [c.split()[2] for c in commands] == ["plan", "apply", "plan", "apply", "drift"]
+    assert "+ REQ onboarding-alice (create)" in out
+    assert "+ REQ onboarding-alice: created REQ-0517" in out
+    assert "  id REQ-0517 written into " in out
+    assert "Apply: 1 created, 8 updated, 0 failed, 0 unchanged." in out
     assert "No changes. Live tickets match the manifests." in out
-    assert "Drift: 1 drifted, 7 in sync." in out and "last updated by jdoe" in out
-    assert out.rstrip().endswith("Demo complete: plan, apply, no-op plan and drift all behaved.")
+    assert "Apply: 0 updated, 0 failed, 9 unchanged." in out  # the second apply creates nothing
+    assert "Drift: 1 drifted, 8 in sync." in out and "last updated by jdoe" in out
+    assert out.rstrip().endswith("an apply that created nothing, and drift all behaved.")
+    # Write-back went to a temporary copy: the repository's manifests are untouched.
+    assert {p: p.read_bytes() for p in EXAMPLES.rglob("*.yaml")} == before
 
 
 def test_demo_fails_loudly_when_a_step_does_not_behave(tmp_path: Path) -> None:
@@ -54,7 +61,7 @@ def test_demo_outside_the_repository_runs_the_manifests_shipped_with_the_package
     monkeypatch.chdir(tmp_path)  # no manifests/ here
     result = run_cli(["demo"], {"NO_COLOR": "1", "RECONCILE_TOKEN": None})
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "Apply: 8 updated, 0 failed, 0 unchanged." in result.stdout
+    assert "Apply: 1 created, 8 updated, 0 failed, 0 unchanged." in result.stdout
     assert "demo_manifests" in result.stdout
 
 

@@ -162,6 +162,7 @@ def test_workflows_drive_the_sandbox_in_order(
         ("apply --plan reconcile-plan.json", 0),
         ("plan --detailed-exitcode", 0),
         ("apply --auto-approve --max-changes 50", 0),
+        ("adopt --ids", 0),
         ("drift --shard 1/4 --format markdown --html drift.html", 0),
     ]
     assert sandbox.stats()["writes"]["patches"] == 1
@@ -232,9 +233,11 @@ def test_zizmor_finds_nothing() -> None:
 def test_workflows_install_the_pinned_requirement_the_docs_name(name: str) -> None:
     """No placeholder owner or tag that may not exist: the reviewed requirement, set once."""
     workflow = yaml.safe_load((WORKFLOWS / name).read_text())
-    (install,) = [s for s in _steps(workflow) if s.get("name") == "Install reconcile"]
-    assert install["env"] == {"RECONCILE_REQUIREMENT": "${{ vars.RECONCILE_REQUIREMENT }}"}
-    assert 'pip install "$RECONCILE_REQUIREMENT"' in install["run"]
-    assert '[ -z "$RECONCILE_REQUIREMENT" ]' in install["run"]  # unset: a clear error
+    installs = [s for s in _steps(workflow) if s.get("name") == "Install reconcile"]
+    assert installs  # one per job that runs reconcile
+    for install in installs:
+        assert install["env"] == {"RECONCILE_REQUIREMENT": "${{ vars.RECONCILE_REQUIREMENT }}"}
+        assert 'pip install "$RECONCILE_REQUIREMENT"' in install["run"]
+        assert '[ -z "$RECONCILE_REQUIREMENT" ]' in install["run"]  # unset: a clear error
     assert "OWNER" not in (WORKFLOWS / name).read_text()
     assert "`RECONCILE_REQUIREMENT`" in (ROOT / "docs" / "gitops.md").read_text()

@@ -1,13 +1,18 @@
 """``reconcile demo``: the whole loop on the built-in sandbox, in one go.
 
 Starts a demo sandbox on a free loopback port, then runs the real commands against
-it, handing them the sandbox's settings (:class:`GivenSettings`): plan, apply, plan
-again (no changes), a manual edit by another user, drift.
+it, handing them the sandbox's settings (:class:`GivenSettings`): plan, apply (which
+creates the ticket declared by its key and writes its id back), plan again (no
+changes), apply again (nothing created twice), a manual edit by another user, drift.
+The commands work on a temporary copy of the manifests: write-back never edits the
+repository's (or the installed package's) files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,9 @@ DEMO_MANIFESTS = "demo_manifests"
 """The example manifests, package data of ``reconcile`` (``manifests/`` in the repository
 is a link to them, so the README's commands and the demo read the same files)."""
 
+KEY_FIELD = "external_ref"
+"""The demo types' text field that holds a declared ticket's key."""
+
 EDITOR = "jdoe"
 """The colleague who edits a managed field by hand in the demo."""
 
@@ -49,7 +57,15 @@ def demo(ctx: click.Context, manifests: Path | None) -> ExitStatus:
     with contextlib.ExitStack() as stack:
         if manifests is None:
             manifests = stack.enter_context(as_file(files("reconcile") / DEMO_MANIFESTS))
-        return _run_demo(ctx, manifests)
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reconcile-demo-")))
+        copy = work / "manifests"
+        if manifests.is_dir():
+            shutil.copytree(manifests, copy)
+        else:
+            copy.mkdir()
+            shutil.copy2(manifests, copy / manifests.name)
+        click.secho(f"Working on a copy of {manifests} in {copy}", dim=True)
+        return _run_demo(ctx, copy)
 
 
 def _run_demo(ctx: click.Context, manifests: Path) -> ExitStatus:
@@ -63,6 +79,7 @@ def _run_demo(ctx: click.Context, manifests: Path) -> ExitStatus:
                 tenant_id=sandbox.tenant_id,
                 realm=sandbox.realm,
                 client_id=DEMO_WRITER.client_id,
+                key_field=KEY_FIELD,
             ),
             secrets={"RECONCILE_CLIENT_SECRET": DEMO_WRITER.secret},
         )
@@ -70,9 +87,14 @@ def _run_demo(ctx: click.Context, manifests: Path) -> ExitStatus:
         _step(ctx, plan, [paths], ExitStatus.OK)
         _step(ctx, apply, [paths, "--auto-approve"], ExitStatus.OK)
         _step(ctx, plan, [paths, "--detailed-exitcode"], ExitStatus.OK)
+        _step(ctx, apply, [paths, "--auto-approve"], ExitStatus.OK)
         _edit_by_hand(sandbox, manifests)
         _step(ctx, drift, [paths], ExitStatus.CHANGES)
-    click.secho("\nDemo complete: plan, apply, no-op plan and drift all behaved.", bold=True)
+    click.secho(
+        "\nDemo complete: plan, apply (one ticket created, its id written back), no-op plan,"
+        " an apply that created nothing, and drift all behaved.",
+        bold=True,
+    )
     return ExitStatus.OK
 
 
@@ -94,7 +116,8 @@ def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
     settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
     token = StaticToken(sandbox.token(sub=EDITOR, roles=["ticket_admin"], teams=[]))
     with TicketingClient(settings, token) as client:
-        desired = resolve_tickets(load_manifests([manifests]), client.get_schema())
+        schema = client.get_schema()
+        desired = resolve_tickets(load_manifests([manifests]), schema, KEY_FIELD)
         ticket, field = _editable_field(desired)
         live = client.get_ticket(ticket.name)
         value = _another_value(field, ticket.values[field.id])
@@ -105,7 +128,7 @@ def _edit_by_hand(sandbox: Sandbox, manifests: Path) -> None:
 
 
 def _editable_field(desired: list[DesiredTicket]) -> tuple[DesiredTicket, Field]:
-    for ticket in desired:
+    for ticket in (d for d in desired if d.id is not None):
         for field in ticket.type.fields:
             managed = field.id in ticket.values and field.id not in ticket.sensitive
             if managed and field.type in ("select", "text") and not field.required:
