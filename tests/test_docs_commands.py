@@ -37,6 +37,7 @@ def test_the_documented_edit_as_another_user_makes_drift(sandbox: Any) -> None:
         RECONCILE_TENANT_ID=sandbox.tenant_id,
         RECONCILE_REALM=sandbox.realm,
         RECONCILE_TOKEN=sandbox.token(),
+        RECONCILE_KEY_FIELD="external_ref",  # as the quick start exports it
         NO_COLOR="1",
     )
 
@@ -46,7 +47,9 @@ def test_the_documented_edit_as_another_user_makes_drift(sandbox: Any) -> None:
         )
 
     # The quick start first: apply, then drift is clean.
-    assert run("reconcile", "apply", "manifests/", "--auto-approve").returncode == 0
+    # --no-write-back as the quick start says: the repository's examples stay as they are.
+    applied = run("reconcile", "apply", "manifests/", "--auto-approve", "--no-write-back")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
     assert run("reconcile", "drift", "manifests/").returncode == 0
     result = run("bash", "-c", "set -eo pipefail\n" + script)  # drift's exit 2 ends it
     assert result.returncode == 2, result.stdout + result.stderr
