@@ -44,7 +44,7 @@ from reconcile.plan import (
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-    from reconcile.manifest import DesiredTicket
+    from reconcile.manifest import DesiredTicket, Policy
     from reconcile.manifest.resolve import KeyFieldSetting
     from reconcile.schema import Schema
 
@@ -237,15 +237,22 @@ class SavedPlan:
             return [Path(m) for m in self.manifests]
         return [base / m for m in self.manifests]
 
-    def fill_sensitive(self, desired: Iterable[DesiredTicket]) -> tuple[Plan, dict[str, str]]:
+    def fill_sensitive(
+        self, desired: Iterable[DesiredTicket], policies: Sequence[Policy] = ()
+    ) -> tuple[Plan, dict[str, str]]:
         """Put the manifests' sensitive values into the plan, checked against their digests.
 
+        A value planned from a policy (its ``source`` names the policy) is taken from
+        that policy's fields for the ticket's type, the others from the ticket entries.
         Returns the plan ready to apply and, per ticket left out of it, why it is
         stale: a ticket whose sensitive value changed in the manifests (or is no
         longer declared) is not what was reviewed, so it is not written.
         """
         desired = list(desired)
         values = {d.id: d.values for d in desired if d.id is not None}
+        rules = {
+            (p.name, type_id): rule.values for p in policies for type_id, rule in p.rules.items()
+        }
         by_key = {d.key: d.values for d in desired if d.key is not None}
         stale: dict[str, str] = {}
         creates: list[TicketCreate] = []
@@ -266,9 +273,12 @@ class SavedPlan:
                 creates.append(replace(create, fields=tuple(filled)))
         changes: list[TicketChange] = []
         for change in self.plan.changes:
-            declared = values.get(change.id, {})
+            entry = values.get(change.id, {})
+            by_policy = {s.policy: rules.get((s.policy, s.type_id), {}) for s in change.selectors}
             fields: list[FieldChange] = []
             for f in change.fields:
+                policy = f.source.policy if f.source is not None else None
+                declared = entry if policy is None else by_policy.get(policy, {})
                 if not isinstance(f.after, Digest):
                     fields.append(f)
                 elif f.field_id in declared and f.after.matches(declared[f.field_id]):
@@ -301,14 +311,17 @@ def prepare(saved: SavedPlan, schema: Schema, key_field: KeyFieldSetting = None)
     if not saved.has_sensitive:
         return PreparedPlan(saved.plan)
     # Imported here: manifest reading is only needed for sensitive values.
-    from reconcile.manifest import load_manifests, resolve_tickets
+    from reconcile.manifest import load_manifest_set, resolve_policies, resolve_tickets
 
-    declared = load_manifests(saved.manifest_paths())
+    manifests = load_manifest_set(saved.manifest_paths())
+    declared = manifests.tickets
+    from_policies = any(c.selectors for c in saved.plan.changes)
+    policies = resolve_policies(manifests.policies, schema) if from_policies else []
     planned = {c.id for c in saved.plan.changes}
     keys = {c.key for c in saved.plan.creates}
     chosen = [t for t in declared if t.id in planned or (t.id is None and t.key in keys)]
     desired = resolve_tickets(chosen, schema, key_field)
-    plan, stale = saved.fill_sensitive(desired)
+    plan, stale = saved.fill_sensitive(desired, policies)
     refused = tuple((i, stale[i]) for i in sorted(stale, key=ticket_sort_key))
     return PreparedPlan(plan, refused)
 

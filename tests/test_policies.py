@@ -199,6 +199,19 @@ def test_a_saved_plan_goes_stale_for_a_ticket_that_left_the_selection(cli, sandb
     assert live(sandbox, "REQ-0507")["data"][ids["location"]] == "Archive room"
 
 
+def test_a_saved_plan_applies_a_sensitive_value_a_policy_declares(cli, sandbox):
+    """Before: the value was looked up among the ticket entries only, so every ticket a
+    policy matched went stale and nothing was written."""
+    write("closed.yaml", CLOSED_NETWORK + "sensitive: [location]\n")
+    cli("plan", "manifests", "--out", "plan.json")
+    assert "Archive room" not in Path("plan.json").read_text()
+    result = cli("apply", "--plan", "plan.json")
+    assert "Apply: 2 updated, 0 failed, 0 unchanged." in result.stdout
+    ids = field_ids(sandbox)
+    assert live(sandbox, "REQ-0507")["data"][ids["location"]] == "Archive room"
+    assert live(sandbox, "REQ-0501")["data"][ids["location"]] == "Archive room"
+
+
 def test_target_and_shard_apply_to_matched_tickets(cli, sandbox):
     write("closed.yaml", CLOSED_NETWORK)
     plan = json_plan(cli, "--target", "REQ-0507")
