@@ -35,6 +35,9 @@ from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
 pytestmark = pytest.mark.slow
 
+RERUNS = 3
+"""Reruns allowed to converge while the faults are still on."""
+
 API = "/api/v2/ticketing"
 TICKETS = 300
 """Generated tickets, on top of the demo tenant's 36."""
@@ -257,8 +260,15 @@ def soak_round(
     assert stats["faults"].get("fail") and stats["faults"].get("rate_limit")
     assert set(stats["faults"]) & {"drop", "error_after_commit"}
 
-    # With the writer stopped, a rerun converges and a plan right after is empty.
-    rerun = manager.apply(manager.plan(desired), desired)
+    # With the writer stopped, reruns converge and a plan right after is empty. The faults
+    # stay on, so a ticket can meet them on every one of its re-reads in one rerun (a
+    # conflict, as designed): a rerun is allowed to leave a few such tickets to the next.
+    for _ in range(RERUNS):
+        rerun = manager.apply(manager.plan(desired), desired)
+        if rerun.ok:
+            break
+        left = [o for o in rerun.outcomes if o.status in FAILED]
+        assert len(left) <= 2, left
     assert rerun.ok, [o for o in rerun.outcomes if o.status in FAILED]
     final = manager.plan(desired)
     assert not final.errors and not final.has_changes
