@@ -224,7 +224,7 @@ def test_target_and_shard_apply_to_matched_tickets(cli, sandbox):
 
 
 def test_policies_need_the_list_endpoint(cli, sandbox_factory):
-    sandbox = sandbox_factory(demo=True, no_list_endpoint=True)
+    sandbox = sandbox_factory(demo=True, no_list=True)
     env = {"RECONCILE_BASE_URL": sandbox.base_url, "RECONCILE_TOKEN": sandbox.token()}
     write("closed.yaml", CLOSED_NETWORK)
     result = cli("plan", "manifests", expect=1, **env)

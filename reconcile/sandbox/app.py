@@ -164,7 +164,6 @@ class SandboxApp:
         self.write_delay = 0.0
         self.echo_token_form = False
         self.refuse_fields: frozenset[str] = frozenset()
-        self.no_list_endpoint = False
         self._handlers: dict[str, Callable[..., Response]] = {
             "ticket_type": self.get_ticket_types,
             "list": self.list_tickets,
@@ -343,8 +342,6 @@ class SandboxApp:
         return respond(self.faults.reshape("get", self._ticket(object_id)))
 
     def list_tickets(self, request: SandboxRequest) -> Response:
-        if self.no_list_endpoint:
-            raise error(404, "NOT_FOUND", f"No such route: {request.path}")
         self._before(request)
         if self.faults.no_list:
             raise error(404, "NOT_FOUND", f"No such route: {request.path}")

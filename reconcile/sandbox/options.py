@@ -132,8 +132,6 @@ class SandboxOptions:
     refuse_fields: tuple[str, ...] = ()
     """Field UUIDs whose PATCH a tenant rule refuses (400 ``INPUT_VALIDATION_FAILURE``)
     with a message and reason that quote the value sent (no CLI flag)."""
-    no_list_endpoint: bool = False
-    """The list route answers 404 ``NOT_FOUND``, as a server without it (no CLI flag)."""
 
     def check(self) -> None:
         """Raise :class:`SandboxError` naming every option that is out of range."""

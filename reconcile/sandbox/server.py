@@ -137,7 +137,6 @@ class Sandbox:
         app.write_delay = opts.write_delay_ms / 1000.0
         app.echo_token_form = opts.echo_token_form
         app.refuse_fields = frozenset(opts.refuse_fields)
-        app.no_list_endpoint = opts.no_list_endpoint
         self._store, self._server, self._app = store, server, app
         self._thread = threading.Thread(
             target=server.serve, name=f"sandbox {self.base_url}", daemon=True
