@@ -101,7 +101,7 @@ def bench(n: int, share: float, work: Path) -> int:
         admin = _Admin(sandbox.base_url, token)
         manifests = work / "manifests"
         changed, _ = write_manifests(
-            manifests, admin.get("/ticket-type")["data"], admin.all_tickets(), share
+            manifests, admin.get("/ticket-type")["data"], admin.all_tickets(), share, "html"
         )
         env = {
             "RECONCILE_BASE_URL": sandbox.base_url,

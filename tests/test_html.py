@@ -154,14 +154,17 @@ def test_control_characters_from_a_server_stay_visible_and_the_page_valid():
     assert "bad \\u0000 byte \\u001b[31m \\ufffe \\u0085" in page
 
 
-def test_a_value_source_is_shown_when_the_plan_has_one():
+def test_a_value_from_a_policy_names_it_as_the_text_plan_does():
+    """The JSON plan's ``source`` shape; a value from the ticket entry needs no note."""
     data = report_data(_plan(), created_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
     fields = data["changes"][0]["fields"]
-    fields[0]["source"] = {"policy": "freeze-q4", "path": "manifests/policies.yaml", "line": 3}
-    fields[1]["source"] = "ticket entry"
+    fields[0]["source"] = {
+        "kind": "policy", "policy": "freeze-q4", "location": "manifests/policies.yaml:3"
+    }  # fmt: skip
+    fields[1]["source"] = {"kind": "ticket", "policy": None, "location": "manifests/m.yaml:7"}
     page = render_report(data)
-    assert "from policy freeze-q4 (manifests/policies.yaml:3)" in page
-    assert "from ticket entry" in page
+    assert "from policy freeze-q4 at manifests/policies.yaml:3" in page
+    assert "manifests/m.yaml:7" not in page
     assert '<time datetime="2026-12-01T00:00:00Z">2026-12-01 00:00:00 UTC</time>' in page
 
 

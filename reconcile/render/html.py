@@ -28,7 +28,15 @@ import jinja2
 from markupsafe import Markup
 
 from reconcile import __version__
-from reconcile.plan import ERROR, UPDATE, FieldChange, Plan, RequestBudget, ticket_sort_key
+from reconcile.plan import (
+    ERROR,
+    UPDATE,
+    FieldChange,
+    FieldSource,
+    Plan,
+    RequestBudget,
+    ticket_sort_key,
+)
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
@@ -225,17 +233,12 @@ def _diff_class(line: str) -> str:
 
 
 def _source(source: Any) -> str | None:
-    """Where a value comes from (a policy, the ticket entry), as one line of text."""
-    if source is None or source == "":
+    """The policy a value comes from, worded as the text plan words it; None for a value
+    from the ticket entry itself (the row already is that ticket)."""
+    parsed = FieldSource.from_data(source)
+    if parsed is None or parsed.policy is None:
         return None
-    if not isinstance(source, dict):
-        return str(source)
-    name = source.get("policy") or source.get("name")
-    path, line = source.get("path") or source.get("file"), source.get("line")
-    where = f"{path}:{line}" if path and line else path
-    if name:
-        return f"policy {name}" + (f" ({where})" if where else "")
-    return where or ", ".join(f"{key} {value}" for key, value in sorted(source.items()))
+    return parsed.describe()
 
 
 def _host(base_url: str) -> str:
