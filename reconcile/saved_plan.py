@@ -257,40 +257,45 @@ class SavedPlan:
         stale: dict[str, str] = {}
         creates: list[TicketCreate] = []
         for create in self.plan.creates:
-            declared = by_key.get(create.key, {})
-            filled: list[FieldChange] = []
-            for f in create.fields:
-                if not isinstance(f.after, Digest):
-                    filled.append(f)
-                elif f.field_id in declared and f.after.matches(declared[f.field_id]):
-                    filled.append(replace(f, after=declared[f.field_id]))
-                else:
-                    stale[create.name] = (
-                        f"{create.name}: sensitive field {f.name!r} is not declared as it was "
-                        f"when the plan was made; re-run plan"
-                    )
-            if create.name not in stale:
-                creates.append(replace(create, fields=tuple(filled)))
+            filled = _fill(create.fields, by_key.get(create.key, {}), {})
+            if isinstance(filled, str):
+                stale[create.name] = f"{create.name}: {filled}"
+            else:
+                creates.append(replace(create, fields=filled))
         changes: list[TicketChange] = []
         for change in self.plan.changes:
             entry = values.get(change.id, {})
             by_policy = {s.policy: rules.get((s.policy, s.type_id), {}) for s in change.selectors}
-            fields: list[FieldChange] = []
-            for f in change.fields:
-                policy = f.source.policy if f.source is not None else None
-                declared = entry if policy is None else by_policy.get(policy, {})
-                if not isinstance(f.after, Digest):
-                    fields.append(f)
-                elif f.field_id in declared and f.after.matches(declared[f.field_id]):
-                    fields.append(replace(f, after=declared[f.field_id]))
-                else:
-                    stale[change.id] = (
-                        f"{change.id}: sensitive field {f.name!r} is not declared as it was "
-                        f"when the plan was made; re-run plan"
-                    )
-            if change.id not in stale:
-                changes.append(replace(change, fields=tuple(fields)))
+            filled = _fill(change.fields, entry, by_policy)
+            if isinstance(filled, str):
+                stale[change.id] = f"{change.id}: {filled}"
+            else:
+                changes.append(replace(change, fields=filled))
         return replace(self.plan, changes=tuple(changes), creates=tuple(creates)), stale
+
+
+def _fill(
+    fields: Sequence[FieldChange],
+    entry: Mapping[str, Any],
+    by_policy: Mapping[str, Mapping[str, Any]],
+) -> tuple[FieldChange, ...] | str:
+    """``fields`` with each sensitive digest replaced by the declared value it matches (from
+    the ticket entry, or from the policy its ``source`` names), or why not: a sensitive
+    value that changed in the manifests, or is no longer declared."""
+    filled: list[FieldChange] = []
+    for f in fields:
+        policy = f.source.policy if f.source is not None else None
+        declared = entry if policy is None else by_policy.get(policy, {})
+        if not isinstance(f.after, Digest):
+            filled.append(f)
+        elif f.field_id in declared and f.after.matches(declared[f.field_id]):
+            filled.append(replace(f, after=declared[f.field_id]))
+        else:
+            return (
+                f"sensitive field {f.name!r} is not declared as it was when the plan was made; "
+                "re-run plan"
+            )
+    return tuple(filled)
 
 
 @dataclass(frozen=True)
