@@ -34,7 +34,6 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from bench import _Admin, write_manifests
-from reconcile.cli.options import target_of
 from reconcile.client import connect
 from reconcile.config import load_settings
 from reconcile.manager import Manager
@@ -111,7 +110,7 @@ def bench(n: int, share: float, work: Path) -> int:
         }
         settings = load_settings({}, env=env)
         with connect(settings, write=False, env=env) as client:
-            manager = Manager(client, target=target_of(settings))
+            manager = Manager(client)  # its target: the settings' tenant
             plan = manager.plan(manager.load([manifests]))
     print(f"plan: {plan.summary} ({changed} tickets changed in the manifests)")
 

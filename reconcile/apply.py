@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from reconcile._strenum import StrEnum
 from reconcile.client import TicketingClient
@@ -44,6 +45,9 @@ from reconcile.plan import (
 from reconcile.redact import mask_values
 from reconcile.schema import Field, Schema, TicketType
 from reconcile.ticket import LiveTicket
+
+if TYPE_CHECKING:
+    from reconcile.writeback import WrittenId
 
 __all__ = ["ApplyReport", "TicketOutcome", "apply_plan"]
 
@@ -104,6 +108,10 @@ class ApplyReport:
     outcomes: tuple[TicketOutcome, ...]
     unchanged: int = 0
     interrupted: bool = False
+    written_back: tuple[WrittenId, ...] = ()
+    """The ids of created tickets written into their manifest entries."""
+    write_back_error: str | None = None
+    """Why the ids of created tickets could not be written back (then not ``ok``)."""
     counts: dict[str, int] = field(init=False)
     """Outcomes by ``created``, ``updated``, ``failed`` (every outcome that is not ok) and
     ``unchanged``."""
@@ -124,7 +132,12 @@ class ApplyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and self.counts[FAILED] == 0
+        return not self.interrupted and self.counts[FAILED] == 0 and not self.write_back_error
+
+    @property
+    def created_ids(self) -> dict[str, str]:
+        """Key → display ID of each ticket created by its key: what write-back writes."""
+        return {o.create.key: o.id for o in self.created if o.create is not None}
 
     @property
     def created(self) -> tuple[TicketOutcome, ...]:

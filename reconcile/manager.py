@@ -2,11 +2,12 @@
 
 The CLI is a thin layer over this module; everything here is usable from Python:
 
-    with TicketingClient(settings, token_source) as client:
-        manager = Manager(client, parallelism=10)
-        desired = manager.load(["manifests/"])
-        plan = manager.plan(desired)
-        report = manager.apply(plan, desired, max_changes=50)
+    with Manager.open(settings, write=True, journal="apply.journal") as manager:
+        report = manager.apply_paths(["manifests/"], max_changes=50)
+        # or, to look at the plan before writing it:
+        with manager.planning(["manifests/"], for_apply=True) as run:
+            print(run.plan.summary)
+            report = run.apply(max_changes=50)
         # or, for a reviewed plan saved by `reconcile plan --out plan.json`:
         report = manager.apply_saved("plan.json")
 
@@ -14,21 +15,26 @@ Reads happen in :meth:`Manager.read_live` and writes only in :mod:`reconcile.app
 Every safety check runs here, whoever calls: :meth:`Manager.apply` refuses a plan with
 errors, above ``max_changes`` or changing protected fields (unless allowed), before
 anything is written; :meth:`Manager.apply_saved` also refuses a saved plan made for
-another target.
+another target. An apply that may create tickets holds the working tree's apply lock
+(:mod:`reconcile.apply_lock`) from before the keys are looked up until the ids of the
+created tickets are written back into the manifests (:mod:`reconcile.writeback`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconcile.apply import STALE, ApplyReport, TicketOutcome, apply_plan
-from reconcile.client import TicketingClient
+from reconcile.apply_lock import apply_lock
+from reconcile.client import TicketingClient, connect
+from reconcile.config import Settings, manifest_paths
 from reconcile.diff import make_plan, plan_create
 from reconcile.errors import (
     ApiError,
@@ -36,12 +42,13 @@ from reconcile.errors import (
     ManifestError,
     PlanError,
     Problem,
+    ReconcileError,
     UnsafePlan,
 )
 from reconcile.journal import Journal
 from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
 from reconcile.listing import read_everything, read_pages
-from reconcile.lock import read_lock, schema_drift
+from reconcile.lock import find_lock, read_lock, schema_drift
 from reconcile.manifest import (
     DeclaredTicket,
     DesiredTicket,
@@ -50,11 +57,20 @@ from reconcile.manifest import (
     resolve_all,
 )
 from reconcile.manifest.resolve import KeyFieldSetting
-from reconcile.plan import ERROR, Plan, Target, TicketChange, TicketCreate, ticket_sort_key
+from reconcile.plan import (
+    ERROR,
+    Plan,
+    RequestBudget,
+    Target,
+    TicketChange,
+    TicketCreate,
+    ticket_sort_key,
+)
 from reconcile.policy import expand, summarize
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
+from reconcile.writeback import write_ids
 
 LIST_MIN_TICKETS = 50
 """Below this many declared tickets, one GET each is cheap enough: never list."""
@@ -65,6 +81,8 @@ LIST_MAX_PAGES_PER_TICKET = 0.5
 Progress = Callable[[int], None]
 Approve = Callable[[Plan], None]
 """Called with a plan that passed every check, just before writing; raises to stop it."""
+LockWait = Callable[[Path], None]
+"""Called once when another apply in the same working tree holds the apply lock."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,41 @@ class Shard:
         return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
 
 
+@dataclass(frozen=True)
+class PlanRun:
+    """A plan made from manifests, with what it was made from: what an apply goes on with."""
+
+    manager: Manager
+    sources: list[str]
+    """The manifest paths planned (the ids of created tickets are written back there)."""
+    desired: list[DesiredTicket]
+    plan: Plan
+
+    def apply(
+        self,
+        *,
+        max_changes: int | None = None,
+        max_change_ratio: float | None = None,
+        allow_protected: bool = False,
+        approve: Approve | None = None,
+        journal: Journal | None = None,
+        stop: threading.Event | None = None,
+        write_back: bool = True,
+    ) -> ApplyReport:
+        """:meth:`Manager.apply` of this plan; created ids go back into :attr:`sources`."""
+        return self.manager.apply(
+            self.plan,
+            self.desired,
+            max_changes=max_changes,
+            max_change_ratio=max_change_ratio,
+            allow_protected=allow_protected,
+            approve=approve,
+            journal=journal,
+            stop=stop,
+            write_back=self.sources if write_back else None,
+        )
+
+
 class Manager:
     """Runs the phases of a reconcile run against one tenant through one client."""
 
@@ -103,8 +156,11 @@ class Manager:
         progress: Callable[[int, str], Progress] | None = None,
         lock_file: Path | None = None,
         key_field: KeyFieldSetting = None,
+        journal: Journal | None = None,
     ):
         self.client = client
+        self.journal = journal
+        """The journal :meth:`apply` writes to when its call names none."""
         self.key_field = key_field
         self.parallelism = parallelism
         settings = client.settings
@@ -119,6 +175,36 @@ class Manager:
         """The policies of the manifests :meth:`load` read; :meth:`plan` applies them."""
         self._scope: tuple[list[str], Shard | None] = ([], None)
         self._matched: dict[str, DesiredTicket] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        write: bool,
+        env: Mapping[str, str] | None = None,
+        journal: str | Path | None = None,
+        progress: Callable[[int, str], Progress] | None = None,
+    ) -> Iterator[Manager]:
+        """A manager over a ready client for ``settings``, closed when the block ends.
+
+        ``journal`` (a path) is opened first, so a file it cannot write is an error
+        before any request; then :func:`reconcile.client.connect` gets a token and
+        preflights it (``write``: the token must be allowed to update tickets). ``env``
+        holds the variables secrets are read from (default ``os.environ``).
+        """
+        with contextlib.ExitStack() as stack:
+            opened = stack.enter_context(Journal(journal)) if journal is not None else None
+            client = stack.enter_context(connect(settings, write=write, env=env))
+            yield cls(
+                client,
+                parallelism=settings.parallelism,
+                progress=progress,
+                lock_file=find_lock(settings.config_path),
+                key_field=settings.key_field,
+                journal=opened,
+            )
 
     @property
     def schema(self) -> Schema:
@@ -170,6 +256,88 @@ class Manager:
             ]
             raise ManifestError(drift + error.problems) from None
         return resolved
+
+    def manifest_paths(self, paths: Sequence[str | Path] = ()) -> list[str]:
+        """``paths``, else the ``manifests`` setting, else ``manifests/``."""
+        return manifest_paths([str(p) for p in paths], self.client.settings)
+
+    @contextlib.contextmanager
+    def planning(
+        self,
+        paths: Sequence[str | Path] = (),
+        *,
+        only: Iterable[str] = (),
+        shard: Shard | None = None,
+        writable: bool = True,
+        for_apply: bool = False,
+        on_lock_wait: LockWait | None = None,
+    ) -> Iterator[PlanRun]:
+        """Load the manifests in ``paths`` (:meth:`manifest_paths`) and plan them.
+
+        ``for_apply``: when the plan may create tickets, the working tree's apply lock is
+        held from before the keys are looked up until the block ends, so the
+        :meth:`PlanRun.apply` inside it creates and writes the ids back before another
+        apply in the same working tree plans. ``writable=False`` (drift, adopt): tickets
+        the token may not update are not errors (see :meth:`plan`).
+        """
+        sources = self.manifest_paths(paths)
+        desired = self.load(sources, only=only, shard=shard)
+        creating = for_apply and needs_lookup(desired)
+        with apply_lock(sources, on_wait=on_lock_wait) if creating else contextlib.nullcontext():
+            yield PlanRun(self, sources, desired, self.plan(desired, writable=writable))
+
+    def plan_paths(
+        self,
+        paths: Sequence[str | Path] = (),
+        *,
+        only: Iterable[str] = (),
+        shard: Shard | None = None,
+        writable: bool = True,
+    ) -> PlanRun:
+        """Load and plan the manifests in ``paths``, to look at (plan, drift, adopt)."""
+        with self.planning(paths, only=only, shard=shard, writable=writable) as run:
+            return run
+
+    def apply_paths(
+        self,
+        paths: Sequence[str | Path] = (),
+        *,
+        only: Iterable[str] = (),
+        shard: Shard | None = None,
+        max_changes: int | None = None,
+        max_change_ratio: float | None = None,
+        allow_protected: bool = False,
+        approve: Approve | None = None,
+        journal: Journal | None = None,
+        stop: threading.Event | None = None,
+        write_back: bool = True,
+        on_lock_wait: LockWait | None = None,
+    ) -> ApplyReport:
+        """Plan the manifests in ``paths`` and apply the plan: ``reconcile apply`` in one
+        call, under the apply lock when it creates (see :meth:`planning` and :meth:`apply`)."""
+        with self.planning(
+            paths, only=only, shard=shard, for_apply=True, on_lock_wait=on_lock_wait
+        ) as run:
+            return run.apply(
+                max_changes=max_changes,
+                max_change_ratio=max_change_ratio,
+                allow_protected=allow_protected,
+                approve=approve,
+                journal=journal,
+                stop=stop,
+                write_back=write_back,
+            )
+
+    def request_budget(self, plan: Plan) -> RequestBudget | None:
+        """Under a rate limit, what applying ``plan`` takes: the reads planning made (apply
+        makes them again), one write per ticket to update or create, and how long that
+        lasts at least. None without a limit."""
+        rate_limit = self.client.settings.rate_limit
+        if not rate_limit:
+            return None
+        counts = self.client.request_counts()
+        reads = counts["ticket_type"] + counts["get"] + counts["list"]
+        return RequestBudget(reads, len(plan.updates) + len(plan.creates), rate_limit)
 
     def read_live(
         self, ids: Sequence[str], *, bulk: bool = True
@@ -331,6 +499,7 @@ class Manager:
         approve: Approve | None = None,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
+        write_back: Sequence[str | Path] | None = None,
     ) -> ApplyReport:
         """Check a plan, then write it; nothing is written when a check refuses.
 
@@ -342,7 +511,9 @@ class Manager:
         by raising. With the ``desired`` tickets it was made from (direct apply), a
         ticket that lost a race is re-diffed and rebased. Without them (a saved,
         reviewed plan) only the plan's own changes are sent, and tickets that went
-        stale are refused.
+        stale are refused. ``journal`` defaults to the manager's. With ``write_back``
+        (manifest paths), the ids of created tickets are written into their entries
+        there; the report says what was written (``written_back``) or why not.
         """
         check_plan(
             plan,
@@ -354,18 +525,19 @@ class Manager:
             approve(plan)
         # Tickets that policies select were planned from desired tickets made in plan().
         by_id = None if desired is None else {**{d.id: d for d in desired if d.id}, **self._matched}
-        return apply_plan(
+        report = apply_plan(
             plan,
             self.client,
             desired=by_id,
             schema=self.schema if desired is None else None,
             parallelism=self.parallelism,
-            journal=journal,
+            journal=journal if journal is not None else self.journal,
             stop=stop,
             progress=self._progress_for(len(plan.updates) + len(plan.creates), "Applying"),
             allow_protected=allow_protected,
             find_key=self.find_key,
         )
+        return report if write_back is None else write_back_ids(report, write_back)
 
     def apply_saved(
         self,
@@ -376,29 +548,38 @@ class Manager:
         allow_protected: bool = False,
         journal: Journal | None = None,
         stop: threading.Event | None = None,
+        write_back: bool = True,
+        on_lock_wait: LockWait | None = None,
     ) -> ApplyReport:
         """Apply a reviewed plan saved by ``plan --out`` (a path, or one already read).
 
         Refuses (:class:`~reconcile.errors.StalePlan`) a plan with planning errors or
         made for another target than this manager's, then runs :meth:`apply`'s checks.
         A ticket whose sensitive value in the manifests is no longer the reviewed one is
-        not written: it is in the report as ``stale``.
+        not written: it is in the report as ``stale``. A plan that creates tickets holds
+        the apply lock of its manifests while it writes, and (``write_back``) writes the
+        created ids into them.
         """
         if not isinstance(saved, SavedPlan):
             saved = read_saved_plan(saved)
-        saved.check_applicable(self.target)
-        prepared = prepare(saved, self.schema, self.key_field)
-        plan, gone = self.recheck_keys(prepared.plan)
-        report = self.apply(
-            plan,
-            max_changes=max_changes,
-            max_change_ratio=max_change_ratio,
-            allow_protected=allow_protected,
-            journal=journal,
-            stop=stop,
-        )
-        refused = gone + tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
-        return replace(report, outcomes=report.outcomes + refused) if refused else report
+        sources = [str(p) for p in saved.manifest_paths()]
+        creating = bool(saved.plan.creates)
+        with apply_lock(sources, on_wait=on_lock_wait) if creating else contextlib.nullcontext():
+            saved.check_applicable(self.target)
+            prepared = prepare(saved, self.schema, self.key_field)
+            plan, gone = self.recheck_keys(prepared.plan)
+            report = self.apply(
+                plan,
+                max_changes=max_changes,
+                max_change_ratio=max_change_ratio,
+                allow_protected=allow_protected,
+                journal=journal,
+                stop=stop,
+            )
+            refused = gone + tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
+            if refused:
+                report = replace(report, outcomes=report.outcomes + refused)
+            return write_back_ids(report, sources) if write_back else report
 
     def _read_by_get(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
         if not ids:
@@ -467,6 +648,18 @@ class Manager:
 
 def _no_progress(_: int) -> None:
     return None
+
+
+def write_back_ids(report: ApplyReport, paths: Sequence[str | Path]) -> ApplyReport:
+    """``report`` with the ids of its created tickets written into their entries in
+    ``paths`` (``written_back``), or with why that failed (``write_back_error``)."""
+    ids = report.created_ids
+    if not ids:
+        return report
+    try:
+        return replace(report, written_back=tuple(write_ids(ids, paths)))
+    except ReconcileError as error:
+        return replace(report, write_back_error=str(error))
 
 
 def check_plan(

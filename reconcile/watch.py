@@ -28,16 +28,18 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconcile.apply import SKIPPED, UNCHANGED, ApplyReport
-from reconcile.client import TicketingClient
-from reconcile.errors import ExitStatus, ReconcileError, UnsafePlan
+from reconcile.client import TicketingClient, connect
+from reconcile.config import Settings
+from reconcile.errors import ConfigError, ExitStatus, ReconcileError, UnsafePlan
 from reconcile.journal import Journal
+from reconcile.lock import find_lock
 from reconcile.manager import Manager, Shard
 from reconcile.manifest import DesiredTicket
 from reconcile.manifest.resolve import KeyFieldSetting
@@ -45,6 +47,9 @@ from reconcile.metrics import WRITE_RESULTS, WatchMetrics
 from reconcile.notify import Notification, Notifier
 from reconcile.plan import SENSITIVE, Digest, Plan, Target, TicketChange, canonical_json
 from reconcile.redact import SECRETS, RedactingFilter
+
+if TYPE_CHECKING:
+    from reconcile.endpoints import EndpointServer
 
 log = logging.getLogger("reconcile.watch")
 log.addFilter(RedactingFilter())
@@ -399,6 +404,51 @@ class Watcher:
                 self._failures += 1
             if report.error:
                 self._last_error = {"time": _iso(report.started_at), "message": report.error}
+
+
+@contextlib.contextmanager
+def open_watcher(
+    settings: Settings,
+    options: WatchOptions,
+    *,
+    journal: str | Path | None = None,
+    listen: tuple[str, int] | None = None,
+    stop: threading.Event | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Watcher, EndpointServer | None]]:
+    """A watcher for ``settings`` with everything it lives with, closed when the block ends:
+    the journal (opened first: a file it cannot write is an error before any request),
+    the client (writing only with ``self_heal``), the notifier of ``notify_urls`` and,
+    with ``listen`` (host, port), the endpoint server, already serving."""
+    from reconcile.endpoints import EndpointServer  # it imports this module
+
+    with contextlib.ExitStack() as stack:
+        opened = stack.enter_context(Journal(journal)) if journal is not None else None
+        client = stack.enter_context(connect(settings, write=options.self_heal, env=env))
+        notifier = Notifier(settings.notify_urls)
+        stack.callback(notifier.close)
+        watcher = Watcher(
+            client,
+            options,
+            parallelism=settings.parallelism,
+            target=Target(settings.base_url or "", settings.tenant_id or "", settings.realm or ""),
+            lock_file=find_lock(settings.config_path),
+            key_field=settings.key_field,
+            notifier=notifier,
+            journal=opened,
+            stop=stop,
+        )
+        server = None
+        if listen is not None:
+            host, port = listen
+            try:
+                server = EndpointServer(watcher, host, port).start()
+            except OSError as error:
+                raise ConfigError(
+                    f"--listen {host}:{port}: cannot listen: {error.strerror}"
+                ) from None
+            stack.callback(server.stop)
+        yield watcher, server
 
 
 class NotifiedState:

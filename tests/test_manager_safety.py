@@ -233,3 +233,78 @@ def test_the_saved_plan_records_where_it_was_made(manager, tmp_path, monkeypatch
     assert data["manifests"] == ["m.yaml"]
     assert read_saved_plan(plan_file).manifest_paths() == [tmp_path.resolve() / "m.yaml"]
     assert os.path.isabs(data["base_dir"])
+
+
+CREATE = """\
+tickets:
+  - key: onboarding-bob
+    type: REQ
+    fields:
+      summary: Onboard Bob
+      priority: Medium
+      status: New
+      requester: 1977896d-1f2a-402c-8735-6c22af73411b
+"""
+
+
+def open_settings(sandbox: Sandbox, **extra) -> tuple[Settings, dict[str, str]]:
+    settings = Settings(
+        base_url=sandbox.base_url,
+        tenant_id=sandbox.tenant_id,
+        realm=sandbox.realm,
+        key_field="external_ref",
+        **extra,
+    )
+    return settings, {"RECONCILE_TOKEN": sandbox.token()}
+
+
+def test_one_call_applies_under_every_check_writes_ids_back_and_journals(sandbox, tmp_path):
+    path = manifest(tmp_path, CREATE)
+    journal = tmp_path / "apply.journal"
+    settings, env = open_settings(sandbox)
+    with Manager.open(settings, write=True, env=env, journal=journal) as manager:
+        with pytest.raises(UnsafePlan, match="more than the limit of 0"):
+            manager.apply_paths([path], max_changes=0)
+        report = manager.apply_paths([path])
+    [written] = report.written_back
+    assert (written.key, written.id, written.location.line) == ("onboarding-bob", "REQ-0517", 2)
+    assert report.ok and report.counts["created"] == 1
+    assert path.read_text(encoding="utf-8").startswith("tickets:\n  - id: REQ-0517\n")
+    kinds = [json.loads(line)["kind"] for line in journal.read_text().splitlines()]
+    assert kinds[0] == "run" and len(kinds) > 1
+
+
+def test_without_write_back_the_report_holds_the_ids_to_write(sandbox, tmp_path):
+    path = manifest(tmp_path, CREATE)
+    settings, env = open_settings(sandbox)
+    with Manager.open(settings, write=True, env=env) as manager:
+        run = manager.plan_paths([path])
+        assert [c.key for c in run.plan.creates] == ["onboarding-bob"]
+        with manager.planning([path], for_apply=True) as planned:
+            report = planned.apply(write_back=False)
+    assert report.created_ids == {"onboarding-bob": "REQ-0517"}
+    assert report.written_back == ()
+    assert "id:" not in path.read_text(encoding="utf-8")
+
+
+def test_a_failed_write_back_makes_the_report_not_ok(sandbox, tmp_path):
+    path = manifest(tmp_path, CREATE)
+    settings, env = open_settings(sandbox)
+    with (
+        Manager.open(settings, write=True, env=env) as manager,
+        manager.planning([path], for_apply=True) as planned,
+    ):
+        path.write_text("tickets: [", encoding="utf-8")  # edited meanwhile, now broken
+        report = planned.apply()
+    assert report.counts["created"] == 1 and report.counts["failed"] == 0
+    assert report.write_back_error is not None and "m.yaml" in report.write_back_error
+    assert not report.ok
+
+
+def test_under_a_rate_limit_the_manager_says_what_applying_takes(sandbox, tmp_path):
+    path = manifest(tmp_path)
+    settings, env = open_settings(sandbox, rate_limit=5.0)
+    with Manager.open(settings, write=False, env=env) as manager:
+        run = manager.plan_paths([path])
+        budget = manager.request_budget(run.plan)
+        assert budget is not None and budget.writes == 2 and budget.reads >= 3

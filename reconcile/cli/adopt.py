@@ -7,8 +7,14 @@ from typing import Any
 import click
 
 from reconcile.adopt import adopt as adopt_drift
-from reconcile.cli.options import connection_options, parallelism_option, setting_option
-from reconcile.cli.plan import paths_argument, planned, target_option
+from reconcile.cli.options import (
+    connection_options,
+    open_manager,
+    parallelism_option,
+    paths_argument,
+    setting_option,
+    target_option,
+)
 from reconcile.errors import ExitStatus
 from reconcile.plan import Plan
 from reconcile.render._values import show
@@ -43,8 +49,9 @@ def adopt(
     sensitive field is never written back: it is listed instead, and so is drift from
     a policy (policy documents are never edited).
     """
-    with planned(params, paths, targets, None, write=False, writable=False) as run:
-        plan = run.plan
+    with open_manager(params, write=False) as (_, manager):
+        run = manager.plan_paths(paths, only=targets, writable=False)
+    plan = run.plan
     if ids_only:
         return _adopt_ids(plan, run.sources, dry_run)
     report = adopt_drift(plan, run.desired, write=not dry_run)

@@ -16,26 +16,21 @@ flag, variable or config file.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from reconcile.cli.logs import setup_logging
 from reconcile.cli.output import progress_factory
 from reconcile.client import TicketingClient, connect
 from reconcile.config import FILE_KEYS, SPEC_BY_NAME, Settings, load_settings
-from reconcile.lock import find_lock
-from reconcile.manager import Manager
-from reconcile.plan import Target
-from reconcile.redact import RedactingFilter
+from reconcile.manager import Manager, Shard
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_HANDLER_NAME = "reconcile-verbose"
 
 
 @dataclass(frozen=True)
@@ -124,30 +119,72 @@ def parallelism_option(command: F) -> F:
     return setting_option("parallelism")(command)
 
 
-def target_of(settings: Settings) -> Target:
-    """The tenant a run talks to, as plans record it."""
-    return Target(settings.base_url or "", settings.tenant_id or "", settings.realm or "")
+paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+target_option = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="ID",
+    help="Only this ticket (repeatable).",
+)
+journal_option = click.option(
+    "--journal",
+    "journal_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Append a write-ahead log of every write to FILE (for `reconcile undo`).",
+)
+auto_approve_option = click.option(
+    "--auto-approve", is_flag=True, help="Do not ask for confirmation."
+)
+allow_protected_option = click.option(
+    "--allow-protected", is_flag=True, help="Allow changes to protected fields."
+)
+
+
+def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    try:
+        return Shard.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--shard") from None
+
+
+shard_option = click.option(
+    "--shard",
+    metavar="I/N",
+    callback=_shard,
+    help="Only shard I of N: a stable hash partition of the declared tickets.",
+)
+
+
+def safety_options(command: F) -> F:
+    """``--max-changes``, ``--max-change-ratio`` and ``--allow-protected``: apply's checks."""
+    for option in (
+        allow_protected_option,
+        setting_option("max_change_ratio"),
+        setting_option("max_changes"),
+    ):
+        command = option(command)
+    return command
 
 
 @contextlib.contextmanager
-def open_manager(params: dict[str, Any], *, write: bool) -> Iterator[tuple[Settings, Manager]]:
-    """:func:`open_client`, then a :class:`Manager` over it for this run's settings.
+def open_manager(
+    params: dict[str, Any], *, write: bool, journal: Path | None = None
+) -> Iterator[tuple[Settings, Manager]]:
+    """This run's settings and a :class:`Manager` over a ready client
+    (:meth:`Manager.open`: the journal first, then token and preflight); ``-v`` logging.
 
-    The client is closed when the ``with`` block ends, also on errors.
+    The client and the journal are closed when the ``with`` block ends, also on errors.
     """
-    settings, client = open_client(params, write=write)
-    with client:
-        yield (
-            settings,
-            Manager(
-                client,
-                parallelism=settings.parallelism,
-                target=target_of(settings),
-                progress=progress_factory(),
-                lock_file=find_lock(settings.config_path),
-                key_field=settings.key_field,
-            ),
-        )
+    setup_logging(params.get("verbose") or 0)
+    settings, secrets = settings_for(params)
+    with Manager.open(
+        settings, write=write, env=secrets, journal=journal, progress=progress_factory()
+    ) as manager:
+        yield settings, manager
 
 
 def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, TicketingClient]:
@@ -169,54 +206,3 @@ def settings_for(params: Mapping[str, Any]) -> tuple[Settings, Mapping[str, str]
     if given is not None:
         return given.settings, given.secrets
     return load_settings(params), os.environ
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to ``sys.stderr`` as it is when a record is emitted, not when set up.
-
-    Worker threads may log after an in-process run swapped or closed the stream
-    it started with (click's test runner does).
-    """
-
-    @property  # type: ignore[override]
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _: TextIO) -> None:
-        return None
-
-
-def setup_logging(verbosity: int) -> None:
-    """Send ``reconcile`` (and with -vv ``urllib3``) logs to stderr through the redacting filter.
-
-    Below -vv urllib3's own retry warnings are silenced: ``reconcile.http`` reports
-    retries itself. Replaces the handler of an earlier call, so repeated in-process runs
-    (tests) do not double the output.
-    """
-    for name in ("reconcile", "urllib3"):
-        logger = logging.getLogger(name)
-        for handler in [h for h in logger.handlers if h.get_name() == _HANDLER_NAME]:
-            logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.ERROR)
-    notice = logging.getLogger("reconcile.notice")  # always shown: a run is waiting on it
-    for handler in [h for h in notice.handlers if h.get_name() == _HANDLER_NAME]:
-        notice.removeHandler(handler)
-    notice.propagate = False
-    notice.addHandler(_stderr_handler("reconcile: %(message)s"))
-    if verbosity <= 0:
-        return
-    for name in ("reconcile", "urllib3") if verbosity > 1 else ("reconcile",):
-        logger = logging.getLogger(name)
-        logger.addHandler(_stderr_handler("%(name)s: %(message)s"))
-        if name == "reconcile":
-            logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
-
-
-def _stderr_handler(form: str) -> logging.Handler:
-    handler = _StderrHandler()
-    handler.set_name(_HANDLER_NAME)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter(form))
-    return handler

@@ -162,6 +162,28 @@ def write_step_summary(plan: Plan, *, drift: bool = False) -> None:
             summary.write("\n")
 
 
+def show_plan(
+    plan: Plan,
+    fmt: str,
+    *,
+    html_path: Path | None = None,
+    drift: bool = False,
+    budget: RequestBudget | None = None,
+) -> None:
+    """Print ``plan`` in ``fmt``, add it to the GitHub step summary, and write its HTML
+    report to ``html_path`` (``--html FILE``) when one is given."""
+    click.echo(render(plan, fmt, drift=drift, budget=budget), nl=False)
+    write_step_summary(plan, drift=drift)
+    if html_path is None:
+        return
+    try:
+        html_path.write_text(render(plan, "html", drift=drift), encoding="utf-8")
+    except OSError as error:
+        from reconcile.errors import PlanError
+
+        raise PlanError(f"{html_path}: cannot write the HTML report: {error.strerror}") from None
+
+
 def progress_factory() -> Callable[[int, str], Callable[[int], None]] | None:
     """A progress-bar maker for long runs on a terminal; None in CI or when piped."""
     interactive = sys.stderr.isatty() and sys.stdout.isatty()

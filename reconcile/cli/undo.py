@@ -7,8 +7,14 @@ from typing import Any
 
 import click
 
-from reconcile.cli.apply import confirm, run_apply
-from reconcile.cli.options import connection_options, open_manager, parallelism_option
+from reconcile.cli.applying import confirm, run_apply
+from reconcile.cli.options import (
+    allow_protected_option,
+    auto_approve_option,
+    connection_options,
+    open_manager,
+    parallelism_option,
+)
 from reconcile.cli.output import render
 from reconcile.errors import ExitStatus
 from reconcile.journal import read_journal
@@ -24,8 +30,8 @@ from reconcile.undo import plan_undo
     metavar="FILE",
     help="The journal written by `apply --journal FILE`.",
 )
-@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--allow-protected", is_flag=True, help="Allow restoring protected fields.")
+@auto_approve_option
+@allow_protected_option
 @parallelism_option
 @connection_options
 def undo(
@@ -57,6 +63,7 @@ def undo(
                 allow_protected=allow_protected,
                 approve=lambda plan: confirm(auto_approve, len(plan.changes)),
                 stop=stop,
-            )
+            ),
+            write_back=False,
         )
         return applied if applied != ExitStatus.OK else status

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from reconcile.auth import Claims, preflight, token_source_from
-from reconcile.cli.options import connection_options, settings_for, setup_logging
+from reconcile.cli.logs import setup_logging
+from reconcile.cli.options import connection_options, settings_for
 from reconcile.client import Transport
 from reconcile.errors import AuthError
 
