@@ -183,6 +183,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
                 sensitive=field_id in desired.sensitive,
                 protected=field_id in desired.protected,
                 source=_source(desired, field_id),
+                field_type=field.type,
             )
         )
     if not changed:

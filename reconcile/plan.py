@@ -215,6 +215,10 @@ class FieldChange:
     sensitive: bool = False
     protected: bool = False
     source: FieldSource | None = None
+    field_type: str | None = field(default=None, compare=False)
+    """The field's schema type (``multiselect``, ``array``, ...) when known: it tells
+    renderers how to describe what changed inside a list (:mod:`reconcile.value_diff`).
+    Not part of the JSON plan; None in a plan read back from a saved file."""
 
     def holds_before(self, value: Any, field: Field | None = None) -> bool:
         """True when a live ``value`` is still this change's ``before`` (saved-plan staleness).

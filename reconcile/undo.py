@@ -165,7 +165,11 @@ def _restore(
             continue
         if any(field.equal(value, have) for value in left):
             protected = any(f.protected for f, _ in field_writes)
-            restoring.append(FieldChange(field_id, field.name, have, original, protected=protected))
+            restoring.append(
+                FieldChange(
+                    field_id, field.name, have, original, protected=protected, field_type=field.type
+                )
+            )
         else:
             moved.append(name)
     if moved:
