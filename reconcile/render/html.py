@@ -4,7 +4,9 @@ The page is rendered by Jinja2 with autoescaping on, from :func:`report_data`: t
 documented JSON of the plan (:meth:`Plan.to_data`, sensitive values masked) plus the
 target, the time it was made and the unchanged ticket IDs. Values are shown by the
 same rules as the text and Markdown plans (``render/_values.py``): one-line JSON, long
-text as a unified diff, ``(sensitive)`` for sensitive fields.
+text as a unified diff, what changed inside a list or nested value below it (``inside``,
+from the plan itself: the JSON plan does not hold field types), ``(sensitive)`` for
+sensitive fields.
 
 Its CSS and JavaScript are package files inlined into the page, allowed by the hashes
 in a Content-Security-Policy that otherwise forbids everything (``default-src 'none'``):
@@ -39,8 +41,10 @@ from reconcile.plan import (
 )
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
+    Piece,
     drift_counts,
     found_by_key_note,
+    inside_lines,
     is_long,
     last_editor,
     plan_counts,
@@ -104,7 +108,20 @@ def report_data(
         }
     data["unchanged"] = list(plan.unchanged)
     data["plan_checksum"] = plan.checksum
+    data["inside"] = _inside(plan)
     return data
+
+
+def _inside(plan: Plan) -> dict[str, dict[str, list[list[Piece]]]]:
+    """What changed inside list and nested values: ticket ID → field ID → lines of pieces
+    (:func:`~reconcile.render._values.inside_lines`); only fields that have some."""
+    inside: dict[str, dict[str, list[list[Piece]]]] = {}
+    for change in plan.changes:
+        for f in change.fields:
+            lines = inside_lines(f)
+            if lines:
+                inside.setdefault(change.id, {})[f.field_id] = lines
+    return inside
 
 
 def render_html(
@@ -128,7 +145,8 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
     kind = data["kind"]
     drift = kind == "drift"
     summary = data["summary"]
-    rows = [_change_row(change, drift) for change in data["changes"]]
+    inside = data.get("inside", {})
+    rows = [_change_row(change, drift, inside) for change in data["changes"]]
     rows += [_unchanged_row(ticket_id) for ticket_id in data["unchanged"]]
     rows.sort(key=lambda row: ticket_sort_key(row["id"]))
     labels = _STATUS_LABELS[kind]
@@ -180,9 +198,12 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
     )
 
 
-def _change_row(change: dict[str, Any], drift: bool) -> dict[str, Any]:
+def _change_row(
+    change: dict[str, Any], drift: bool, inside: dict[str, dict[str, list[list[Piece]]]]
+) -> dict[str, Any]:
     ticket_id = change.get("id") or f"{change.get('type')} {change.get('key')}"  # a create
-    fields = [_field(item, drift) for item in change.get("fields") or ()]
+    within = inside.get(change.get("id") or "", {})
+    fields = [_field(item, drift, within) for item in change.get("fields") or ()]
     editor = None
     if drift:
         editor = last_editor(change.get("last_updated_by"), change.get("last_updated_at"))
@@ -200,7 +221,9 @@ def _unchanged_row(ticket_id: str) -> dict[str, Any]:
     return {"id": ticket_id, "status": UNCHANGED, "search": ticket_id.lower()}
 
 
-def _field(item: dict[str, Any], drift: bool) -> dict[str, Any]:
+def _field(
+    item: dict[str, Any], drift: bool, inside: dict[str, list[list[Piece]]]
+) -> dict[str, Any]:
     """One field change as the page shows it, by the other formats' rules."""
     change = FieldChange(
         field_id=item["field_id"],
@@ -220,6 +243,7 @@ def _field(item: dict[str, Any], drift: bool) -> dict[str, Any]:
         "before": before if "before" in item else None,
         "after": after,
         "diff": [(_diff_class(line), line) for line in diff],
+        "inside": [] if change.sensitive else inside.get(change.field_id, []),
         "source": _source(item.get("source")),
     }
 

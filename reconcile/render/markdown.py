@@ -25,6 +25,7 @@ from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
     found_by_key_note,
+    inside_lines,
     is_long,
     plan_counts,
     show,
@@ -113,13 +114,18 @@ def _ticket(change: TicketChange, drift: bool) -> str:
     short = [f for f in change.fields if not _shows_as_diff(f)]
     if short:
         sourced = any(f.source is not None for f in short)
+        inside = {id(f): _inside(f) for f in short}
+        detailed = any(inside.values())
         head = "| field | declared | live |" if drift else "| field | before | after |"
-        lines.append(head + (" from |" if sourced else ""))
-        lines.append("|---|---|---|" + ("---|" if sourced else ""))
+        lines.append(
+            head + (" changed inside |" if detailed else "") + (" from |" if sourced else "")
+        )
+        lines.append("|---|---|---|" + ("---|" if detailed else "") + ("---|" if sourced else ""))
         for f in short:
             before, after = _cell_values(f)
             first, second = (after, before) if drift else (before, after)
             row = f"| {_field_name(f, drift)} | {first} | {second} |"
+            row += f" {inside[id(f)]} |" if detailed else ""
             lines.append(row + (f" {_source(f)} |" if sourced else ""))
         lines.append("")
     for f in change.fields:
@@ -149,6 +155,13 @@ def _cell_values(change: FieldChange) -> tuple[str, str]:
         return SENSITIVE, SENSITIVE
     before, after = shown_pair(change)
     return _cell(_code(before)), _cell(_code(after))
+
+
+def _inside(change: FieldChange) -> str:
+    """What changed inside a list or nested value, one code span per change."""
+    return "<br>".join(
+        " ".join(_cell(_code(text)) for _, text in pieces) for pieces in inside_lines(change)
+    )
 
 
 def _field_name(change: FieldChange, drift: bool) -> str:

@@ -6,6 +6,11 @@
         + summary: "Onboard Alice"
     ~ REQ-0509
         ~ priority: "Low" → "High"
+        ~ tags: ["freeze", "q3"] → ["freeze", "q4"]
+            + "q4"  - "q3"
+        ~ checklist: ["Order laptop", "Create account", "Ship"] → ["Ship", "Order laptop"]
+            - "Create account" at 2
+            ~ "Ship" moved 3 → 1
     ! REQ-9999: Ticket not found (REQ-9999)
 
     Plan: 1 to create, 1 to update, 3 unchanged, 1 failed.
@@ -20,6 +25,7 @@ from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
     found_by_key_note,
+    inside_lines,
     is_long,
     last_editor,
     plan_counts,
@@ -35,6 +41,8 @@ _STYLES = {
     "add": "\x1b[32m",
     "del": "\x1b[31m",
     "hunk": "\x1b[36m",
+    "move": "\x1b[33m",
+    "more": "\x1b[2m",
     "bold": "\x1b[1m",
 }
 _INDENT = "    "
@@ -120,8 +128,14 @@ def _field(change: FieldChange, paint: _Paint, drift: bool) -> list[str]:
     if change.sensitive:
         return [f"{marker} (sensitive){note}"]
     if drift:
-        return [f"{marker} declared {after}, live {before}{note}"]
-    return [f"{marker} {before} → {after}{note}"]
+        line = f"{marker} declared {after}, live {before}{note}"
+    else:
+        line = f"{marker} {before} → {after}{note}"
+    inside = [
+        _INDENT * 2 + "  ".join(paint(style, text) for style, text in pieces)
+        for pieces in inside_lines(change)
+    ]
+    return [line, *inside]
 
 
 def _diff_line(line: str, paint: _Paint) -> str:
