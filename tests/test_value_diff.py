@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from reconcile.plan import FieldChange, Plan, TicketChange
 from reconcile.render import render_html, render_json, render_markdown, render_text
-from reconcile.value_diff import ItemChange, ItemKind, changes_inside
+from reconcile.value_diff import MINIMIZED_MOVES, ItemChange, ItemKind, changes_inside
 
 from sandbox_api import edit_by_hand, field_ids
 
@@ -53,6 +53,14 @@ def test_an_array_is_ordered_items_inserted_removed_and_moved_with_positions() -
         ItemChange(REMOVED, "d", before_at=3),
         ItemChange(MOVED, "a", before_at=0, after_at=2),
     )
+
+
+def test_a_long_list_turned_round_is_shown_as_deepdiff_pairs_it() -> None:
+    """Past MINIMIZED_MOVES moves, no move is dropped: every item but none stays named."""
+    many = [f"item {n}" for n in range(MINIMIZED_MOVES + 2)]
+    items = changes_inside("array", many, many[::-1])
+    assert len(items) == len(many) and {i.kind for i in items} == {MOVED}
+    assert len(changes_inside("array", many[:100], many[:100][::-1])) == 99  # one stays
 
 
 def test_a_nested_value_is_described_path_by_path() -> None:
