@@ -113,9 +113,12 @@ class FileToken:
     def _read(self) -> str:
         try:
             text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AuthError(f"token file {self.path} does not exist") from None
         except (OSError, UnicodeDecodeError) as error:
+            # A name that is no readable file may be the token itself, given where its
+            # path belongs: registered, so that every output masks it.
+            SECRETS.add(str(self.path))
+            if isinstance(error, FileNotFoundError):
+                raise AuthError(f"token file {self.path} does not exist") from None
             raise AuthError(
                 f"cannot read token file {self.path}: {error.__class__.__name__}"
             ) from None
@@ -265,6 +268,7 @@ def _client_secret(env: Mapping[str, str]) -> str | None:
     try:
         secret = Path(path).expanduser().read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
+        SECRETS.add(path)  # it may be the secret itself, given where its path belongs
         raise AuthError(
             f"cannot read RECONCILE_CLIENT_SECRET_FILE {path}: {error.__class__.__name__}"
         ) from None

@@ -72,6 +72,13 @@ class LiveTicket:
         data = payload.get("data")
         if not isinstance(data, dict):
             problems.append(f"data is {_shown(data)}, not an object of field values")
+        if not problems:
+            unencodable = _unencodable_key(payload)
+            if unencodable is not None:
+                problems.append(
+                    f"{unencodable} holds a lone surrogate (an unpaired \\ud800-\\udfff "
+                    "escape), which is no text"
+                )
         if problems:
             raise ApiError(f"unexpected ticket {name} in answer: {'; '.join(problems)}")
         assert isinstance(object_id, str) and isinstance(etag, str) and isinstance(data, dict)
@@ -86,6 +93,40 @@ class LiveTicket:
             last_updated_at=_str_or_none(payload.get("lastUpdatedAt")),
             last_updated_by=_str_or_none(payload.get("lastUpdatedBy")),
         )
+
+
+def _unencodable_key(payload: dict[str, Any]) -> str | None:
+    """The first key (``data.<field>`` inside ``data``) whose value or name holds a lone
+    surrogate: JSON can carry one (``"\\ud800"``), UTF-8 cannot, so no plan, report or
+    file could show the value. None when every string is text."""
+    for key, value in payload.items():
+        if key == "data" and isinstance(value, dict):
+            for field_id, field_value in value.items():
+                if _has_surrogate(field_id) or _has_surrogate(field_value):
+                    return f"data field {_escaped(field_id)}"
+        elif _has_surrogate(key) or _has_surrogate(value):
+            return _escaped(key)
+    return None
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        if value.isascii():
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(_has_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _str_or_none(value: Any) -> str | None:

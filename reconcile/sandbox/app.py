@@ -97,7 +97,12 @@ class Answer(Exception):
 
 
 def respond(body: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-    return Response(dumps(body), status, list(headers), mimetype="application/json")
+    text = dumps(body)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (say from get_set): JSON's \ud800 escape
+        data = json.dumps(body, separators=(",", ":")).encode()
+    return Response(data, status, list(headers), mimetype="application/json")
 
 
 def error(

@@ -1,0 +1,79 @@
+"""A live value that JSON can carry but UTF-8 cannot: a lone surrogate (``"\\ud800"``).
+
+The one live-ticket validator refuses such a ticket with a one-line error naming the
+ticket and the field, so no renderer, plan file or report ever meets the value (each
+would fail to encode it); nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cli_runner import CliResult
+
+SUMMARY = "d436c844-5f79-403c-8e79-bb3bb68e1a06"  # REQ's summary field in the demo
+BAD = {"data": {SUMMARY: "broken \ud800 text"}}
+MANIFEST = "tickets:\n  - id: REQ-0509\n    fields:\n      summary: fixed\n"
+REASON = (
+    f"unexpected ticket REQ-0509 in answer: data field {SUMMARY} holds a lone surrogate "
+    "(an unpaired \\ud800-\\udfff escape), which is no text"
+)
+
+
+@pytest.fixture
+def surrogate_env(sandbox_factory: Callable[..., Any]) -> dict[str, str | None]:
+    """A sandbox whose GET and list answers carry REQ-0509's summary as ``"\\ud800"``."""
+    sandbox = sandbox_factory(demo=True, get_set=BAD, list_item_set=BAD)
+    Path("m.yaml").write_text(MANIFEST)
+    return {
+        "RECONCILE_BASE_URL": sandbox.base_url,
+        "RECONCILE_TOKEN": sandbox.token(sub="jdoe", roles=["ticket_admin"], teams=[]),
+    }
+
+
+def test_the_sandbox_answers_the_json_escape(sandbox_factory: Callable[..., Any]) -> None:
+    sandbox = sandbox_factory(demo=True, get_set=BAD)
+    answer = requests.get(
+        f"{sandbox.base_url}/api/v2/ticketing/ticket/REQ-0509",
+        headers=sandbox.headers(sandbox.token()),
+        timeout=10,
+    )
+    assert '"broken \\ud800 text"' in answer.text
+    assert answer.json()["data"][SUMMARY] == "broken \ud800 text"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_plan_names_the_ticket_and_field(
+    cli: Callable[..., CliResult], surrogate_env: dict[str, str | None], fmt: str
+) -> None:
+    result = cli("plan", "--format", fmt, "m.yaml", expect=1, **surrogate_env)
+    assert REASON in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_json_plan_and_saved_files_hold_the_error(
+    cli: Callable[..., CliResult], surrogate_env: dict[str, str | None]
+) -> None:
+    result = cli(
+        "plan", "--format", "json", "--out", "p.json", "--html", "r.html", "m.yaml",
+        expect=1, **surrogate_env,
+    )  # fmt: skip
+    plan = json.loads(result.stdout)
+    assert plan["summary"] == {"create": 0, "error": 1, "unchanged": 0, "update": 0}
+    assert [entry["error"] for entry in plan["changes"]] == [REASON]
+    assert json.loads(Path("p.json").read_text())["plan_checksum"].startswith("sha256:")
+    assert "lone surrogate" in Path("r.html").read_text()
+
+
+def test_apply_writes_nothing(
+    cli: Callable[..., CliResult], surrogate_env: dict[str, str | None]
+) -> None:
+    result = cli("apply", "--auto-approve", "m.yaml", expect=1, **surrogate_env)
+    assert f"! REQ-0509: {REASON}" in result.stdout
+    assert "Nothing was written" in result.stderr
