@@ -379,6 +379,9 @@ class SandboxApp:
         )
         self._catalog_query(request)
         body = self._json_body(request)
+        if self.faults.fails_create():
+            self.stats.fault(fault_kinds.FAIL)
+            raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         reason: dict[str, str] = {}
         type_id = body.get("ticketTypeId")
         ticket_type = self.store.types_by_id.get(type_id) if isinstance(type_id, str) else None

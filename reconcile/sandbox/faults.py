@@ -9,7 +9,8 @@ from one seeded ``random.Random`` per request, so a sequential client sees the s
 faults on every run with the same ``fault_seed``.
 
 ``fail_writes`` answers the first N PATCHes 500 before any work (nothing commits),
-whatever the seed: a write whose outcome the client cannot know, that did not land.
+whatever the seed: a write whose outcome the client cannot know, that did not land;
+``fail_creates`` does the same to the first N creates.
 
 Two holds, for tests of a client killed while its writes are in flight, are not drawn
 but counted: ``hold_tickets`` holds every PATCH of those tickets before any work, and
@@ -58,6 +59,7 @@ class Faults:
         hold_tickets: Iterable[str] = (),
         hold_after_commits: int | None = None,
         fail_writes: int = 0,
+        fail_creates: int = 0,
         unauthorized_requests: int = 0,
         list_item_drop: Iterable[str] = (),
         list_item_set: Mapping[str, Any] | None = None,
@@ -91,6 +93,7 @@ class Faults:
         self.hold_after_commits = hold_after_commits
         self._commits = 0
         self._writes_to_fail = fail_writes
+        self._creates_to_fail = fail_creates
         self._released = threading.Event()
 
     def fails_write(self) -> bool:
@@ -99,6 +102,14 @@ class Faults:
             if self._writes_to_fail <= 0:
                 return False
             self._writes_to_fail -= 1
+            return True
+
+    def fails_create(self) -> bool:
+        """Whether this create is one of the first ``fail_creates``: answer 500, do nothing."""
+        with self._lock:
+            if self._creates_to_fail <= 0:
+                return False
+            self._creates_to_fail -= 1
             return True
 
     def holds_before_write(self, object_id: str) -> bool:
@@ -132,6 +143,7 @@ class Faults:
             hold_tickets=options.hold_tickets,
             hold_after_commits=options.hold_after_commits,
             fail_writes=options.fail_writes,
+            fail_creates=options.fail_creates,
             unauthorized_requests=options.unauthorized_requests,
             list_item_drop=options.list_item_drop,
             list_item_set=options.list_item_set,

@@ -120,6 +120,8 @@ class SandboxOptions:
     so that tests can show the swap, not the check, decides (no CLI flag)."""
     fail_writes: int = 0
     """The first N PATCHes answer 500 before any work: nothing commits (no CLI flag)."""
+    fail_creates: int = 0
+    """The first N creates answer 500 before any work: nothing commits (no CLI flag)."""
     hold_tickets: tuple[str, ...] = ()
     """PATCHes of these display IDs wait before any work until ``Sandbox.release_held()``,
     then answer 500 without committing (no CLI flag)."""
@@ -150,6 +152,8 @@ class SandboxOptions:
             problems.append("--latency-ms cannot be negative")
         if self.fail_writes < 0:
             problems.append("fail_writes cannot be negative")
+        if self.fail_creates < 0:
+            problems.append("fail_creates cannot be negative")
         if self.hold_after_commits is not None and self.hold_after_commits < 0:
             problems.append("hold_after_commits cannot be negative")
         if isinstance(self.retry_after, int) and self.retry_after < 0:
