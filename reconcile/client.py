@@ -1,8 +1,12 @@
 """The one module that talks HTTP: session, headers, TLS, retries, rate limit, logging.
 
-:class:`Transport` owns the pooled ``requests`` session of a run (sized to the
+:class:`Transport` owns the connection pools of a run (urllib3's, sized to the
 parallelism), the retry policy, the request pacer and the counters; the token
-endpoint is reached through it too (:meth:`Transport.post_token`).
+endpoint is reached through it too (:meth:`Transport.post_token`). It sends through
+urllib3 directly: a ``requests.Session`` call prepares, merges environment settings,
+runs hooks and builds a Response each time, which cost as much CPU as the request
+itself. requests still supplies what it does better: the proxy variables' rules
+(``NO_PROXY`` with CIDRs) and its CA bundle.
 :class:`TicketingClient` speaks the ticketing API over a transport and maps every
 answer to a value or to an exception of :mod:`reconcile.errors`.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -35,18 +40,22 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+import requests.utils
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout, make_headers, proxy_from_url
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     InvalidHeader,
+    MaxRetryError,
     NameResolutionError,
     NewConnectionError,
     ReadTimeoutError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
@@ -183,6 +192,8 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._wakes_at = float("inf")
+        """When the watching thread wakes next (it sleeps until the earliest deadline)."""
 
     def arm(self, connection: Any) -> None:
         ident = threading.get_ident()
@@ -192,13 +203,17 @@ class _Watchdog:
             if id(connection) in self._armed:
                 return  # already armed by this attempt's connect
             self._causes.pop(ident, None)
-            self._armed[id(connection)] = (time.monotonic() + self.timeout, connection, ident)
+            deadline = time.monotonic() + self.timeout
+            self._armed[id(connection)] = (deadline, connection, ident)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._watch, name="reconcile request deadlines", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            elif deadline < self._wakes_at:
+                # Only when nothing was armed: every deadline is ``timeout`` away, so a
+                # new one is never earlier than those armed before it (no wake-up per request).
+                self._cond.notify()
 
     def connected(self, connection: Any) -> None:
         """Shut a socket that was cut off (deadline or abort) before the connect finished."""
@@ -240,8 +255,8 @@ class _Watchdog:
                         del self._armed[key]
                         self._causes[ident] = TIMED_OUT
                         self._cut(connection)
-                deadlines = [deadline for deadline, _, _ in self._armed.values()]
-                self._cond.wait(max(0.0, min(deadlines) - now) if deadlines else None)
+                self._wakes_at = min((d for d, _, _ in self._armed.values()), default=float("inf"))
+                self._cond.wait(max(0.0, self._wakes_at - now) if self._armed else None)
 
     def _cut(self, connection: Any) -> None:
         if not _shut(connection):
@@ -261,8 +276,9 @@ def _shut(connection: Any) -> bool:
     return True
 
 
-def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
-    """Pool classes whose connections arm ``watchdog`` when used and disarm it when returned."""
+def _watched_pools(watchdog: _Watchdog, bases: Mapping[str, type[Any]]) -> dict[str, type[Any]]:
+    """Subclasses of these pool classes (direct, proxied or SOCKS) whose connections arm
+    ``watchdog`` when used and disarm it when returned to the pool."""
 
     def connection_class(base: type[Any]) -> type[Any]:
         class Watched(base):  # type: ignore[valid-type,misc]
@@ -277,9 +293,9 @@ def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
 
         return Watched
 
-    def pool_class(base: type[Any], connection: type[Any]) -> type[Any]:
+    def pool_class(base: type[Any]) -> type[Any]:
         class WatchedPool(base):  # type: ignore[valid-type,misc]
-            ConnectionCls = connection_class(connection)
+            ConnectionCls = connection_class(base.ConnectionCls)
 
             def _put_conn(self, used: Any) -> None:
                 if used is not None:
@@ -288,27 +304,7 @@ def _watched_pools(watchdog: _Watchdog) -> dict[str, type[Any]]:
 
         return WatchedPool
 
-    return {
-        "http": pool_class(HTTPConnectionPool, HTTPConnection),
-        "https": pool_class(HTTPSConnectionPool, HTTPSConnection),
-    }
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter over pools whose attempts the watchdog bounds (proxied ones too)."""
-
-    def __init__(self, watchdog: _Watchdog, **kwargs: Any):
-        self._pools = _watched_pools(watchdog)
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = self._pools
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = self._pools
-        return manager
+    return {scheme: pool_class(base) for scheme, base in bases.items()}
 
 
 class _Pacer:
@@ -326,20 +322,6 @@ class _Pacer:
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
-
-
-class _Bearer(requests.auth.AuthBase):
-    """Sets the Authorization header; as an ``auth`` object it also keeps ~/.netrc out."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "<Bearer [redacted]>"
 
 
 class Transport:
@@ -371,29 +353,44 @@ class Transport:
             raise_on_status=False,
             on_retry=self._on_retry,
         )
+        self._retry = retry
         self._watchdog = _Watchdog(settings.timeout)
-        adapter = _WatchedAdapter(
-            self._watchdog,
-            pool_connections=2,
-            pool_maxsize=settings.parallelism + 2,
-            max_retries=retry,
-        )
-        self.session = requests.Session()
-        self.session.headers.update({"User-Agent": USER_AGENT, "accept": "application/json"})
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        # requests reads the proxy variables from the environment again on every request
-        # (a quarter of the client's CPU per request); _proxies_for reads them once per
-        # origin instead. ~/.netrc stays out too, and TLS trust comes from ca_bundle.
-        self.session.trust_env = False
-        self._proxies: dict[str, dict[str, str]] = {}
+        self._timeout = Timeout(connect=settings.timeout, read=settings.timeout)
+        self._headers = {
+            "User-Agent": USER_AGENT,
+            "accept": "application/json",
+            **make_headers(keep_alive=True, accept_encoding=True),
+        }
+        # urllib3's pools directly: requests' Session would prepare, merge settings and
+        # hooks and build a Response on every call, twice the CPU of the request itself.
+        # No environment is read per request (~/.netrc never): the proxy variables are
+        # read once per origin by requests' own rules (_manager_for), TLS trust comes
+        # from ca_bundle or, as with requests, certifi's bundle.
+        self._pool_options: dict[str, Any] = {
+            "num_pools": 2,
+            "maxsize": settings.parallelism + 2,
+            "cert_reqs": "CERT_REQUIRED",
+            "ca_certs": str(settings.ca_bundle) if settings.ca_bundle else DEFAULT_CA_BUNDLE_PATH,
+        }
+        self._direct = self._watched(PoolManager(**self._pool_options))
+        self._via_proxy: dict[str, PoolManager] = {}
+        self._managers: dict[str, PoolManager] = {}
+        self._managers_lock = threading.Lock()
         self.observers: list[Callable[[str, str], None]] = []
         """Called with (method, status) after every request; status is ``error`` when no
         answer came. ``reconcile watch`` counts requests for its metrics with it."""
 
+    def _watched(self, manager: PoolManager) -> PoolManager:
+        manager.pool_classes_by_scheme = _watched_pools(
+            self._watchdog, manager.pool_classes_by_scheme
+        )
+        return manager
+
     def close(self) -> None:
         self._watchdog.close()
-        self.session.close()
+        self._direct.clear()
+        for manager in self._via_proxy.values():
+            manager.clear()
 
     def abort(self) -> None:
         """End every request in flight at once and refuse new ones (SIGINT/SIGTERM).
@@ -423,81 +420,123 @@ class Transport:
         *,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, str] | None = None,
-        auth: requests.auth.AuthBase | None = None,
-    ) -> requests.Response:
-        """Send one request (urllib3 retries inside it) and log it; requests' errors pass."""
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        token: str | None = None,
+    ) -> BaseHTTPResponse:
+        """Send one request (urllib3 retries inside it) and log it; urllib3's errors pass.
+
+        The answer is read whole (its connection back in the pool) before it returns.
+        """
         if self._pacer is not None:
             self._pacer.wait()
         with self._lock:
             self._counts[kind] += 1
         started = time.perf_counter()
-        path = urlsplit(url).path
+        parts = urlsplit(url)
+        sent_headers = {**self._headers, **(headers or {})}
+        if token is not None:
+            sent_headers["Authorization"] = f"Bearer {token}"
+        body: bytes | None = None
+        if json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode()
+            sent_headers["Content-Type"] = "application/json"
+        elif form is not None:
+            body = urlencode(form).encode()
+            sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        target = f"{url}?{urlencode(params)}" if params else url
         try:
-            response = self.session.request(
+            response = self._manager_for(parts.scheme, parts.netloc).urlopen(
                 method,
-                url,
-                headers=headers,
-                params=params,
-                json=json,
-                data=data,
-                auth=auth,
-                timeout=self.timeout,
-                verify=self.verify,
-                proxies=self._proxies_for(url),
-                allow_redirects=False,
+                target,
+                body=body,
+                headers=sent_headers,
+                retries=self._retry,
+                redirect=False,
+                timeout=self._timeout,
             )
         except _Aborted:
-            log.info("%s %s not sent: the run was interrupted", method, path)
+            log.info("%s %s not sent: the run was interrupted", method, parts.path)
             self._observe(method, "error")
-            message = f"{method} {path}: not sent: the run was interrupted"
+            message = f"{method} {parts.path}: not sent: the run was interrupted"
             raise Interrupted(message, sent=False) from None
-        except requests.RequestException as error:
+        except HTTPError as error:
             self._observe(method, "error")
             cause = self._watchdog.cause()
             if cause == INTERRUPTED:
-                log.info("%s %s cut off: the run was interrupted", method, path)
+                log.info("%s %s cut off: the run was interrupted", method, parts.path)
                 raise Interrupted(
-                    f"{method} {path}: cut off before its answer: the run was interrupted",
+                    f"{method} {parts.path}: cut off before its answer: the run was interrupted",
                     sent=True,
                 ) from None
-            if cause == TIMED_OUT:
-                error = requests.exceptions.ReadTimeout(
-                    f"no complete answer within {self.timeout[1]:g} s", request=error.request
-                )
-            log.info("%s %s failed: %s (%.0f ms)", method, path, describe(error), _ms(started))
-            raise error from None
-        log.info("%s %s %s (%.0f ms)", method, path, response.status_code, _ms(started))
-        self._observe(method, str(response.status_code))
+            failed = _cut_off(parts.path, self.settings.timeout) if cause == TIMED_OUT else error
+            log.info(
+                "%s %s failed: %s (%.0f ms)", method, parts.path, describe(failed), _ms(started)
+            )
+            raise failed from None
+        log.info("%s %s %s (%.0f ms)", method, parts.path, response.status, _ms(started))
+        self._observe(method, str(response.status))
         return response
 
-    def _proxies_for(self, url: str) -> dict[str, str]:
-        """The proxies of ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` for this URL's origin."""
+    def _manager_for(self, scheme: str, netloc: str) -> PoolManager:
+        """The pools for this origin: direct, or through the proxy that ``HTTPS_PROXY``/
+        ``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` name for it (requests' rules, read once)."""
+        origin = f"{scheme}://{netloc}"
+        manager = self._managers.get(origin)
+        if manager is None:
+            with self._managers_lock:
+                proxies = requests.utils.get_environ_proxies(origin)
+                proxy = requests.utils.select_proxy(origin, proxies)
+                manager = self._direct if not proxy else self._proxy_manager(proxy)
+                self._managers[origin] = manager
+        return manager
+
+    def pool_for(self, url: str) -> HTTPConnectionPool:
+        """The pool of kept-alive connections that requests to ``url`` go through."""
         parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        proxies = self._proxies.get(origin)
-        if proxies is None:
-            proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-        return proxies
+        return self._manager_for(parts.scheme, parts.netloc).connection_from_url(url)
+
+    def _proxy_manager(self, proxy: str) -> PoolManager:
+        manager = self._via_proxy.get(proxy)
+        if manager is not None:
+            return manager
+        parts = urlsplit(proxy)
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        if parts.scheme.lower().startswith("socks"):
+            try:
+                from urllib3.contrib.socks import SOCKSProxyManager
+            except ImportError:
+                raise ConfigError(
+                    f"the proxy {parts.scheme}://{parts.hostname}:{parts.port} is a SOCKS "
+                    "proxy, which needs PySocks "
+                    "(pip install 'urllib3[socks]')"
+                ) from None
+            manager = SOCKSProxyManager(
+                proxy, username=user or None, password=password or None, **self._pool_options
+            )
+        else:
+            auth = make_headers(proxy_basic_auth=f"{user}:{password}") if user else {}
+            manager = proxy_from_url(proxy, proxy_headers=auth, **self._pool_options)
+        self._via_proxy[proxy] = self._watched(manager)
+        return manager
 
     def post_token(self, url: str, form: Mapping[str, str]) -> Mapping[str, Any]:
         """POST the client-credentials form to the token endpoint (the auth module's TokenPost)."""
         try:
-            response = self.send("token", "POST", url, data=form)
-        except requests.RequestException as error:
-            if isinstance(error, requests.exceptions.SSLError):
+            response = self.send("token", "POST", url, form=form)
+        except HTTPError as error:
+            if _is_tls(error):
                 raise ConfigError(tls_problem(url, error)) from None
             hint = unreachable_hint(url, error, self.settings.retries)
             reason = describe(error)
             raise AuthError(f"cannot reach the token endpoint {url}: {reason}{hint}") from None
         body = _json(response)
-        if response.status_code != 200 or not isinstance(body, dict):
+        if response.status != 200 or not isinstance(body, dict):
             detail = _token_error(response, body)
             # The client id is not repeated: a refused id may be the secret, given in its place.
             raise AuthError(
                 f"the token endpoint {url} refused the client credentials: "
-                f"{response.status_code} {detail} (check RECONCILE_CLIENT_ID and "
+                f"{response.status} {detail} (check RECONCILE_CLIENT_ID and "
                 "RECONCILE_CLIENT_SECRET)"
             )
         return body
@@ -603,9 +642,9 @@ class TicketingClient:
         what = f"list page {page}"
         params = {"module": "ticketing", "page": page, "size": size}
         response = self._call("list", "GET", "/ticket", what=what, params=params)
-        if response.status_code in _LIST_MISSING and not _tenant_unknown(response):
+        if response.status in _LIST_MISSING and not _tenant_unknown(response):
             raise ListUnsupported(
-                f"the list endpoint answered {response.status_code}", status=response.status_code
+                f"the list endpoint answered {response.status}", status=response.status
             )
         self._raise_for(response, what, write=False)
         body = _json(response)
@@ -645,7 +684,7 @@ class TicketingClient:
         self._raise_for(response, what, write=True)
         new_etag = _field(_json(response), "etag")
         if new_etag is None:
-            raise OutcomeUnknown(f"{what}: answered {response.status_code} without an etag")
+            raise OutcomeUnknown(f"{what}: answered {response.status} without an etag")
         return new_etag
 
     def create_ticket(self, body: dict[str, Any]) -> tuple[str, str]:
@@ -669,7 +708,7 @@ class TicketingClient:
         object_id, etag = _field(answer, "objectId"), _field(answer, "etag")
         if object_id is None or etag is None or not DISPLAY_ID.fullmatch(object_id):
             raise OutcomeUnknown(
-                f"{what}: answered {response.status_code} without a display ID and an etag"
+                f"{what}: answered {response.status} without a display ID and an etag"
             )
         return object_id, etag
 
@@ -682,7 +721,7 @@ class TicketingClient:
         what: str,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-    ) -> requests.Response:
+    ) -> BaseHTTPResponse:
         """Send with the current token; after a 401 UNAUTHORIZED, once more with a fresh one."""
         for attempt in (1, 2):
             token = self.token_source.token()
@@ -693,10 +732,10 @@ class TicketingClient:
                     self._api + path,
                     headers=self._headers,
                     params=params,
-                    json=body,
-                    auth=_Bearer(token),
+                    json_body=body,
+                    token=token,
                 )
-            except requests.RequestException as error:
+            except HTTPError as error:
                 raise self._transport_error(error, method, what) from None
             except Interrupted as cut:
                 if method in _WRITES and cut.sent:
@@ -705,7 +744,7 @@ class TicketingClient:
                         "may or may not have landed"
                     ) from None
                 raise ApiError(f"{what}: not done: the run was interrupted") from None
-            if response.status_code != 401 or _code(response) == "USER_PERMISSION_FAILURE":
+            if response.status != 401 or _code(response) == "USER_PERMISSION_FAILURE":
                 return response
             # Whatever the request (the first one too): a source that can get a new token
             # gets one and the request goes once more, even if the new token looks the same.
@@ -719,21 +758,19 @@ class TicketingClient:
             )
         raise AssertionError("unreachable")
 
-    def _transport_error(
-        self, error: requests.RequestException, method: str, what: str
-    ) -> Exception:
+    def _transport_error(self, error: HTTPError, method: str, what: str) -> Exception:
         reason = describe(error)
         host = urlsplit(self._api).netloc
-        if isinstance(error, requests.exceptions.SSLError):
+        if _is_tls(error):
             return ConfigError(tls_problem(self.settings.base_url or "", error))
         if method in _WRITES and not _never_sent(error):
             return OutcomeUnknown(f"{what}: {reason}: the write may or may not have landed")
         hint = unreachable_hint(self.settings.base_url or "", error, self.settings.retries)
         return ApiError(f"{what}: {reason} (host {host}){hint}")
 
-    def _raise_for(self, response: requests.Response, what: str, *, write: bool) -> None:
+    def _raise_for(self, response: BaseHTTPResponse, what: str, *, write: bool) -> None:
         """Map an error answer to the exception of :mod:`reconcile.errors`; 2xx passes."""
-        status = response.status_code
+        status = response.status
         if 200 <= status < 300:
             return
         body = _json(response)
@@ -796,16 +833,17 @@ def refuse_plain_http(url: str, allowed: bool) -> None:
 
 
 def describe(error: BaseException) -> str:
-    """A short, secret-free reason for a transport error."""
-    if isinstance(error, requests.exceptions.SSLError):
+    """A short, secret-free reason for a transport error (urllib3's, or requests' around one)."""
+    cause = _reason(error)
+    if _is_tls(error):
         return "TLS handshake or certificate verification failed"
-    if isinstance(error, requests.ConnectTimeout):
+    if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, NewConnectionError):
         return "connect timed out"
-    if isinstance(error, requests.ReadTimeout) or isinstance(_reason(error), ReadTimeoutError):
+    if isinstance(cause, ReadTimeoutError):
         return "no answer before the timeout"
-    if isinstance(error, requests.ConnectionError):
-        if _never_sent(error):
-            return "could not connect"
+    if isinstance(cause, NewConnectionError):
+        return "could not connect"
+    if isinstance(cause, HTTPError) or isinstance(error, requests.ConnectionError):
         return "connection lost before the answer"
     return error.__class__.__name__
 
@@ -824,9 +862,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def unreachable_hint(url: str, error: requests.RequestException, retries: int) -> str:
+def unreachable_hint(url: str, error: BaseException, retries: int) -> str:
     """What to check when nothing answered at ``url`` (empty for other errors)."""
-    if not isinstance(error, requests.ConnectionError) or not _never_sent(error):
+    if not _never_sent(error):
         return ""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
@@ -835,7 +873,7 @@ def unreachable_hint(url: str, error: requests.RequestException, retries: int) -
     return f" after {retries} retries: is a server running at {origin}?"
 
 
-def tls_problem(url: str, error: requests.RequestException) -> str:
+def tls_problem(url: str, error: BaseException) -> str:
     """The message for a failed TLS handshake: plain http where https was asked, or trust."""
     parts = urlsplit(url)
     host = parts.netloc
@@ -876,19 +914,30 @@ def _expired(message: str) -> bool:
     return "expired" in message.lower()
 
 
-def _never_sent(error: requests.RequestException) -> bool:
+def _never_sent(error: BaseException) -> bool:
     """True when the request cannot have reached the server (the connection never opened)."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    if isinstance(error, requests.ConnectionError):
-        return isinstance(_reason(error), (NewConnectionError, ConnectTimeoutError))
-    return False
+    return isinstance(_reason(error), ConnectTimeoutError)  # NewConnectionError is one too
 
 
-def _reason(error: BaseException) -> object:
-    """The urllib3 exception under a requests one (unwrapping urllib3's MaxRetryError)."""
-    inner = error.args[0] if error.args else None
-    return getattr(inner, "reason", inner)
+def _is_tls(error: BaseException) -> bool:
+    return isinstance(_reason(error), SSLError) or isinstance(error, requests.exceptions.SSLError)
+
+
+def _reason(error: BaseException) -> BaseException:
+    """The urllib3 exception that says what happened: under a requests one (``notify``),
+    and under urllib3's MaxRetryError (retries exhausted)."""
+    if isinstance(error, requests.RequestException) and error.args:
+        inner = error.args[0]
+        error = inner if isinstance(inner, BaseException) else error
+    if isinstance(error, MaxRetryError) and error.reason is not None:
+        return error.reason
+    return error
+
+
+def _cut_off(path: str, timeout: float) -> ReadTimeoutError:
+    """The error of an attempt that the watchdog ended at its deadline (no pool to name)."""
+    message = f"no complete answer within {timeout:g} s"
+    return ReadTimeoutError(None, path, message)  # type: ignore[arg-type]
 
 
 def _segment(value: str) -> str:
@@ -899,17 +948,17 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _json(response: requests.Response) -> Any:
+def _json(response: BaseHTTPResponse) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(response.data)
+    except ValueError:  # not JSON, or not UTF-8/16/32 text
         return None
 
 
-def _json_required(response: requests.Response, what: str) -> Any:
+def _json_required(response: BaseHTTPResponse, what: str) -> Any:
     body = _json(response)
     if body is None:
-        raise ApiError(f"{what}: answered {response.status_code} without a JSON body")
+        raise ApiError(f"{what}: answered {response.status} without a JSON body")
     return body
 
 
@@ -918,22 +967,22 @@ def _field(body: Any, key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _code(response: requests.Response) -> str | None:
+def _code(response: BaseHTTPResponse) -> str | None:
     return _field(_json(response), "code")
 
 
-def _message(response: requests.Response) -> str:
+def _message(response: BaseHTTPResponse) -> str:
     """The server's message, scrubbed of secrets, on one line and at most 300 characters."""
     message = _field(_json(response), "message")
     if message is None:
-        text = response.text.strip() if response.text else ""
+        text = response.data.decode("utf-8", "replace").strip()
         message = text.splitlines()[0] if text else (response.reason or "no message")
     message = " ".join(SECRETS.scrub(message).split())
     return message if len(message) <= 300 else message[:297] + "..."
 
 
-def _tenant_unknown(response: requests.Response) -> bool:
-    return response.status_code == 404 and "tenant not found" in _message(response).lower()
+def _tenant_unknown(response: BaseHTTPResponse) -> bool:
+    return response.status == 404 and "tenant not found" in _message(response).lower()
 
 
 def _reasons(body: Any) -> dict[str, str]:
@@ -944,7 +993,7 @@ def _reasons(body: Any) -> dict[str, str]:
     return {str(k): SECRETS.scrub(str(v)) for k, v in reasons.items()}
 
 
-def _token_error(response: requests.Response, body: Any) -> str:
+def _token_error(response: BaseHTTPResponse, body: Any) -> str:
     if isinstance(body, dict):
         parts = [body.get("error"), body.get("error_description") or body.get("message")]
         text = ": ".join(str(p) for p in parts if isinstance(p, str) and p)

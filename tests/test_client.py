@@ -176,8 +176,8 @@ def test_headers_sent_and_user_agent(scripted: Any) -> None:
 
 def test_pool_is_sized_to_the_parallelism(sandbox: Any) -> None:
     with client_for(sandbox, parallelism=16) as client:
-        adapter = client.transport.session.get_adapter(sandbox.base_url)
-        assert adapter._pool_maxsize >= 16
+        pool = client.transport.pool_for(sandbox.base_url)
+        assert pool.pool is not None and pool.pool.maxsize >= 16
 
 
 def test_update_returns_new_etag_and_stale_etag_is_mismatch(sandbox: Any) -> None:
