@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +15,37 @@ from reconcile.sandbox.clock import Clock
 from cli_runner import CliResult, run_cli
 
 
+@pytest.fixture(scope="session")
+def stop_later() -> Iterator[Callable[[Sandbox], None]]:
+    """Stop a sandbox a test is done with in a background thread; all are joined at the
+    end of the session.
+
+    Stopping waits for the server's selector loop to notice and for its request threads
+    to end (tens of milliseconds, nearly all of it idle): each test's sandbox has a port
+    and a database of its own, so the next test need not wait for that.
+    """
+    stopping: list[threading.Thread] = []
+
+    def stop(running: Sandbox) -> None:
+        thread = threading.Thread(target=running.stop, name=f"stop {running.base_url}")
+        thread.start()
+        stopping.append(thread)
+
+    yield stop
+    for thread in stopping:
+        thread.join()
+
+
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+def sandbox(stop_later: Callable[[Sandbox], None]) -> Iterator[Sandbox]:
     """A started demo sandbox on a free port, stopped after the test."""
-    with Sandbox(SandboxOptions(port=0, demo=True)) as running:
-        yield running
+    running = Sandbox(SandboxOptions(port=0, demo=True)).start()
+    yield running
+    stop_later(running)
 
 
 @pytest.fixture
-def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
+def sandbox_factory(stop_later: Callable[[Sandbox], None]) -> Iterator[Callable[..., Sandbox]]:
     """Start sandboxes from ``SandboxOptions`` keywords (``port`` defaults to 0) and an
     optional ``clock`` (a ``ManualClock`` lets a test move time); all are stopped at
     teardown."""
@@ -36,7 +59,7 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
 
     yield start
     for running in reversed(started):
-        running.stop()
+        stop_later(running)
 
 
 @pytest.fixture

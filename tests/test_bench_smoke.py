@@ -16,6 +16,7 @@ import pytest
 BENCH = Path(__file__).parent.parent / "bench" / "bench.py"
 
 
+@pytest.mark.slow  # some ten seconds of CPU: the bounded slow step of .ci/run runs it
 def test_quick_bench_runs_and_reports_every_figure() -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH), "--quick"],
