@@ -244,9 +244,10 @@ class SavedPlan:
 
         A value planned from a policy (its ``source`` names the policy) is taken from
         that policy's fields for the ticket's type, the others from the ticket entries.
-        Returns the plan ready to apply and, per ticket left out of it, why it is
-        stale: a ticket whose sensitive value changed in the manifests (or is no
-        longer declared) is not what was reviewed, so it is not written.
+        Returns the plan ready to apply and, per ticket ID (or create's name) left out
+        of it, why it is stale (the ID is the key, not repeated in the message): a
+        ticket whose sensitive value changed in the manifests (or is no longer
+        declared) is not what was reviewed, so it is not written.
         """
         desired = list(desired)
         values = {d.id: d.values for d in desired if d.id is not None}
@@ -259,7 +260,7 @@ class SavedPlan:
         for create in self.plan.creates:
             filled = _fill(create.fields, by_key.get(create.key, {}), {})
             if isinstance(filled, str):
-                stale[create.name] = f"{create.name}: {filled}"
+                stale[create.name] = filled
             else:
                 creates.append(replace(create, fields=filled))
         changes: list[TicketChange] = []
@@ -268,7 +269,7 @@ class SavedPlan:
             by_policy = {s.policy: rules.get((s.policy, s.type_id), {}) for s in change.selectors}
             filled = _fill(change.fields, entry, by_policy)
             if isinstance(filled, str):
-                stale[change.id] = f"{change.id}: {filled}"
+                stale[change.id] = filled
             else:
                 changes.append(replace(change, fields=filled))
         return replace(self.plan, changes=tuple(changes), creates=tuple(creates)), stale

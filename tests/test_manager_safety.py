@@ -177,7 +177,8 @@ def test_a_changed_sensitive_value_is_reported_stale_not_written(manager, sandbo
     manifest(tmp_path, SENSITIVE.replace("Closed after", "Reopened after"))
     report = manager.apply_saved(plan_file)
     (outcome,) = report.outcomes
-    assert outcome.status == "stale" and "sensitive field 'resolution_notes'" in outcome.message
+    assert (outcome.id, outcome.status) == ("REQ-0509", "stale")
+    assert outcome.message.startswith("sensitive field 'resolution_notes' is not declared as")
     assert not report.ok and patches(sandbox) == 0
 
 

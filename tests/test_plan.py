@@ -204,7 +204,7 @@ def test_fill_sensitive_restores_values_and_reports_changed_ones_as_stale() -> N
     plan, stale = saved.fill_sensitive([Declared("REQ-0510", {"f-key": "edited"})])
     assert [c.id for c in plan.changes] == ["REQ-0509", "REQ-9999"]
     assert stale == {
-        "REQ-0510": "REQ-0510: sensitive field 'api_key' is not declared as it was "
+        "REQ-0510": "sensitive field 'api_key' is not declared as it was "
         "when the plan was made; re-run plan"
     }
 
