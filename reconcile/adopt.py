@@ -28,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap
 from reconcile.errors import ReconcileError
 from reconcile.manifest import DesiredTicket, Location, parse_manifest
 from reconcile.manifest.write import ManifestEditor, yaml_value
-from reconcile.plan import UPDATE, Plan
+from reconcile.plan import Action, Plan
 from reconcile.schema import Field
 
 
@@ -90,7 +90,7 @@ def adopt(plan: Plan, desired: Sequence[DesiredTicket], *, write: bool = True) -
     sensitive: list[str] = []
     from_policies: list[str] = []
     for change in plan.changes:
-        if change.action != UPDATE:
+        if change.action != Action.UPDATE:
             continue
         for field_change in change.fields:
             source = field_change.source

@@ -33,15 +33,7 @@ from reconcile.diff import diff_ticket
 from reconcile.errors import ApiError, EtagMismatch, OutcomeUnknown, ReconcileError
 from reconcile.journal import Journal, Status, target_of
 from reconcile.manifest import DesiredTicket
-from reconcile.plan import (
-    CREATE,
-    UPDATE,
-    FieldChange,
-    Plan,
-    TicketChange,
-    TicketCreate,
-    ticket_sort_key,
-)
+from reconcile.plan import Action, FieldChange, Plan, TicketChange, TicketCreate, ticket_sort_key
 from reconcile.redact import mask_values
 from reconcile.schema import Field, Schema, TicketType
 from reconcile.ticket import LiveTicket
@@ -77,14 +69,7 @@ class Outcome(StrEnum):
     """Not attempted: the run was interrupted or stopped after a fatal error."""
 
 
-CREATED = Outcome.CREATED
-UPDATED = Outcome.UPDATED
-UNCHANGED = Outcome.UNCHANGED
-FAILED = Outcome.FAILED
-STALE = Outcome.STALE
-CONFLICT = Outcome.CONFLICT
-SKIPPED = Outcome.SKIPPED
-_NOT_OK = frozenset({FAILED, STALE, CONFLICT, SKIPPED})
+_NOT_OK = frozenset({Outcome.FAILED, Outcome.STALE, Outcome.CONFLICT, Outcome.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -120,19 +105,21 @@ class ApplyReport:
         ordered = tuple(sorted(self.outcomes, key=lambda o: ticket_sort_key(o.id)))
         object.__setattr__(self, "outcomes", ordered)
         counts = {
-            CREATED.value: 0,
-            UPDATED.value: 0,
-            FAILED.value: 0,
-            UNCHANGED.value: self.unchanged,
+            Outcome.CREATED.value: 0,
+            Outcome.UPDATED.value: 0,
+            Outcome.FAILED.value: 0,
+            Outcome.UNCHANGED.value: self.unchanged,
         }
         for outcome in ordered:
-            key = FAILED if outcome.status in _NOT_OK else outcome.status
+            key = Outcome.FAILED if outcome.status in _NOT_OK else outcome.status
             counts[key.value] += 1
         object.__setattr__(self, "counts", counts)
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and self.counts[FAILED] == 0 and not self.write_back_error
+        return (
+            not self.interrupted and self.counts[Outcome.FAILED] == 0 and not self.write_back_error
+        )
 
     @property
     def created_ids(self) -> dict[str, str]:
@@ -142,15 +129,16 @@ class ApplyReport:
     @property
     def created(self) -> tuple[TicketOutcome, ...]:
         """The creates that made (or were confirmed to have made) their ticket."""
-        return tuple(o for o in self.outcomes if o.status == CREATED)
+        return tuple(o for o in self.outcomes if o.status == Outcome.CREATED)
 
     @property
     def summary(self) -> str:
         """The final line; it counts creates when anything was created."""
         c = self.counts
-        created = f"{c[CREATED]} created, " if c[CREATED] else ""
+        created = f"{c[Outcome.CREATED]} created, " if c[Outcome.CREATED] else ""
         return (
-            f"Apply: {created}{c[UPDATED]} updated, {c[FAILED]} failed, {c[UNCHANGED]} unchanged."
+            f"Apply: {created}{c[Outcome.UPDATED]} updated, {c[Outcome.FAILED]} failed, "
+            f"{c[Outcome.UNCHANGED]} unchanged."
         )
 
 
@@ -184,7 +172,7 @@ def apply_plan(
     writer = _TicketWriter(
         client, desired, schema, journal, stop or threading.Event(), allow_protected, find_key
     )
-    updates = [c for c in plan.changes if c.action == UPDATE]
+    updates = [c for c in plan.changes if c.action == Action.UPDATE]
     if journal is not None:
         settings = client.settings
         journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
@@ -236,7 +224,7 @@ class _TicketWriter:
         """Write one ticket; never raises for what the server or the network did."""
         if self.halted or self.stop.is_set():
             why = self.halted or "the run was interrupted"
-            return TicketOutcome(planned.id, SKIPPED, f"not written: {why}")
+            return TicketOutcome(planned.id, Outcome.SKIPPED, f"not written: {why}")
         change, etag = planned, planned.etag or ""
         last = ""
         try:
@@ -250,7 +238,7 @@ class _TicketWriter:
                     self._outcome(seq, change, status, None, error)
                     if maybe_landed and self.client.interrupted:
                         message = f"outcome unknown: {error}; re-run plan to see if it landed"
-                        return TicketOutcome(planned.id, FAILED, message, etag)
+                        return TicketOutcome(planned.id, Outcome.FAILED, message, etag)
                     live = self.client.get_ticket(change.id)
                     next_change, outcome = self._rebase(planned, change, live, maybe_landed, seq)
                     if outcome is not None:
@@ -259,7 +247,7 @@ class _TicketWriter:
                         message = (
                             "not written: the run was interrupted before the change was re-sent"
                         )
-                        return TicketOutcome(planned.id, SKIPPED, message, etag, live.etag)
+                        return TicketOutcome(planned.id, Outcome.SKIPPED, message, etag, live.etag)
                     change, etag = next_change, live.etag
                     last = "last: outcome unknown" if maybe_landed else "last: another writer won"
                     continue
@@ -267,15 +255,17 @@ class _TicketWriter:
                     self._outcome(seq, change, Status.FAILED, None, error)
                     raise
                 self._outcome(seq, change, Status.UPDATED, new_etag)
-                return TicketOutcome(change.id, UPDATED, None, etag, new_etag, change.fields)
+                return TicketOutcome(
+                    change.id, Outcome.UPDATED, None, etag, new_etag, change.fields
+                )
         except ApiError as error:
             return self._failed(change, etag, error)
         except ReconcileError as error:
             # The credentials or the connection failed, not this ticket: start no more.
             self.halted = f"stopped after an error on {change.id}: {error}"
-            return TicketOutcome(change.id, FAILED, str(error), etag)
+            return TicketOutcome(change.id, Outcome.FAILED, str(error), etag)
         message = f"conflict: gave up after {MAX_REBASES} re-reads ({last}); re-run apply"
-        return TicketOutcome(planned.id, CONFLICT, message, etag, None, planned.fields)
+        return TicketOutcome(planned.id, Outcome.CONFLICT, message, etag, None, planned.fields)
 
     def create(self, planned: TicketCreate) -> TicketOutcome:
         """Create one ticket, exactly once; never raises for what the server or network did.
@@ -287,7 +277,7 @@ class _TicketWriter:
         name = planned.name
         if self.halted or self.stop.is_set():
             why = self.halted or "the run was interrupted"
-            return TicketOutcome(name, SKIPPED, f"not created: {why}", create=planned)
+            return TicketOutcome(name, Outcome.SKIPPED, f"not created: {why}", create=planned)
         assert self.find_key is not None
         try:
             for _ in range(MAX_REBASES + 1):
@@ -308,7 +298,12 @@ class _TicketWriter:
                             "confirmed by finding its key",
                         )
                         return TicketOutcome(
-                            ticket.object_id, CREATED, None, None, ticket.etag, create=planned
+                            ticket.object_id,
+                            Outcome.CREATED,
+                            None,
+                            None,
+                            ticket.etag,
+                            create=planned,
                         )
                     if found:
                         ids = " and ".join(t.object_id for t in found)
@@ -316,32 +311,34 @@ class _TicketWriter:
                             f"the key is on {len(found)} tickets now: {ids}; keep one, clear "
                             "the key field of the others"
                         )
-                        return TicketOutcome(name, FAILED, message, create=planned)
+                        return TicketOutcome(name, Outcome.FAILED, message, create=planned)
                     if self.stop.is_set():
                         message = "not created: interrupted after a create that did not land"
-                        return TicketOutcome(name, SKIPPED, message, create=planned)
+                        return TicketOutcome(name, Outcome.SKIPPED, message, create=planned)
                     continue
                 except ReconcileError as error:  # refused, or never sent: it did not land
                     self._create_outcome(seq, planned, name, Status.FAILED, None, error)
                     raise
                 self._create_outcome(seq, planned, object_id, Status.CREATED, etag)
-                return TicketOutcome(object_id, CREATED, None, None, etag, create=planned)
+                return TicketOutcome(object_id, Outcome.CREATED, None, None, etag, create=planned)
         except ApiError as error:
-            return TicketOutcome(name, FAILED, describe_error(planned, error), create=planned)
+            return TicketOutcome(
+                name, Outcome.FAILED, describe_error(planned, error), create=planned
+            )
         except ReconcileError as error:
             self.halted = f"stopped after an error on {name}: {error}"
-            return TicketOutcome(name, FAILED, str(error), create=planned)
+            return TicketOutcome(name, Outcome.FAILED, str(error), create=planned)
         message = (
             f"not created: the outcome was unknown {MAX_REBASES + 1} times and the key was "
             "never found; re-run apply"
         )
-        return TicketOutcome(name, FAILED, message, create=planned)
+        return TicketOutcome(name, Outcome.FAILED, message, create=planned)
 
     def _create_intent(self, create: TicketCreate) -> int | None:
         """Journal a create before it is sent: its values as a patch over the empty ticket."""
         if self.journal is None:
             return None
-        change = TicketChange(id=create.name, action=CREATE, fields=create.fields)
+        change = TicketChange(id=create.name, action=Action.CREATE, fields=create.fields)
         return self.journal.intent(change, None, key=create.key)
 
     def _create_outcome(
@@ -375,7 +372,7 @@ class _TicketWriter:
                 f"stale: no longer matches policy {', '.join(left)} since the plan was made; "
                 "re-run plan"
             )
-            return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
+            return sent, TicketOutcome(planned.id, Outcome.STALE, message, planned.etag, live.etag)
         if self.desired is not None:
             fresh = diff_ticket(self.desired[planned.id], live)
             if fresh is None:
@@ -388,7 +385,9 @@ class _TicketWriter:
                     f"conflict: since the plan, another writer changed protected field(s) "
                     f"{', '.join(newly_protected)}; review, then re-run with --allow-protected"
                 )
-                return sent, TicketOutcome(planned.id, CONFLICT, message, sent.etag, live.etag)
+                return sent, TicketOutcome(
+                    planned.id, Outcome.CONFLICT, message, sent.etag, live.etag
+                )
             return replace(fresh, etag=live.etag), None
         fields = self._fields(planned)
         if all(f.equal(c.after, f.value_in(live.data)) for c, f in fields):
@@ -399,7 +398,7 @@ class _TicketWriter:
         if not moved:
             return replace(planned, etag=live.etag), None
         message = f"stale: {', '.join(moved)} changed since the plan was made; re-run plan"
-        return sent, TicketOutcome(planned.id, STALE, message, planned.etag, live.etag)
+        return sent, TicketOutcome(planned.id, Outcome.STALE, message, planned.etag, live.etag)
 
     def _left_selection(self, planned: TicketChange, live: LiveTicket) -> list[str]:
         """The policies this change was planned from that the re-read ticket no longer matches."""
@@ -426,13 +425,15 @@ class _TicketWriter:
         """The re-read shows every planned value in place: our write landed, or another's."""
         if maybe_landed:
             self._outcome(seq, sent, Status.UPDATED, live.etag, "confirmed by re-reading")
-            return TicketOutcome(planned.id, UPDATED, None, sent.etag, live.etag, sent.fields)
+            return TicketOutcome(
+                planned.id, Outcome.UPDATED, None, sent.etag, live.etag, sent.fields
+            )
         note = (
             "another writer already set the declared values"
             if self.desired is not None
             else "already applied: every planned value is in place"
         )
-        return TicketOutcome(planned.id, UNCHANGED, note, sent.etag, live.etag, sent.fields)
+        return TicketOutcome(planned.id, Outcome.UNCHANGED, note, sent.etag, live.etag, sent.fields)
 
     def _fields(self, change: TicketChange) -> list[tuple[FieldChange, Field]]:
         assert self.schema is not None
@@ -446,7 +447,7 @@ class _TicketWriter:
         return pairs
 
     def _failed(self, change: TicketChange, etag: str, error: ApiError) -> TicketOutcome:
-        return TicketOutcome(change.id, FAILED, describe_error(change, error), etag)
+        return TicketOutcome(change.id, Outcome.FAILED, describe_error(change, error), etag)
 
     def _intent(self, change: TicketChange, etag: str) -> int | None:
         """Journal the write before it is sent (the journal's seq, None without a journal)."""

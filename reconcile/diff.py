@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from reconcile.errors import ApiError
 from reconcile.plan import (
-    ERROR,
-    UPDATE,
+    Action,
     FieldChange,
     FieldSource,
     Plan,
@@ -72,10 +71,12 @@ def make_plan(
                 change = _within_teams(change, read, team_limit)
         elif isinstance(read, ApiError):
             change = TicketChange(
-                id=ticket.name, action=ERROR, error=str(read) or type(read).__name__
+                id=ticket.name, action=Action.ERROR, error=str(read) or type(read).__name__
             )
         else:
-            change = TicketChange(id=ticket.name, action=ERROR, error="the ticket was not read")
+            change = TicketChange(
+                id=ticket.name, action=Action.ERROR, error="the ticket was not read"
+            )
         if change is None:
             unchanged.append(ticket.name)
         else:
@@ -120,11 +121,11 @@ def plan_create(desired: DesiredTicket) -> TicketCreate:
 
 def _within_teams(change: TicketChange, live: LiveTicket, teams: Sequence[str]) -> TicketChange:
     """``change``, or an error when the token's teams do not include the ticket's team."""
-    if change.action != UPDATE or live.team is None or live.team in teams:
+    if change.action != Action.UPDATE or live.team is None or live.team in teams:
         return change
     return replace(
         change,
-        action=ERROR,
+        action=Action.ERROR,
         error=(
             f"the token may not update this ticket: it belongs to team {live.team!r}, "
             f"the token's teams are {', '.join(teams) or 'none'}"
@@ -136,7 +137,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     if live.ticket_type_id is not None and live.ticket_type_id != desired.type.id:
         return TicketChange(
             id=desired.name,
-            action=ERROR,
+            action=Action.ERROR,
             etag=live.etag,
             error=(
                 f"live ticket has type {live.ticket_type_id}, not {desired.type.name} "
@@ -151,7 +152,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
         if held != desired.key:
             return TicketChange(
                 id=desired.name,
-                action=ERROR,
+                action=Action.ERROR,
                 etag=live.etag,
                 error=(
                     f"its key field holds {held!r}, not the declared key {desired.key!r}: "
@@ -190,7 +191,7 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
         return None
     return TicketChange(
         id=desired.name,
-        action=UPDATE,
+        action=Action.UPDATE,
         etag=live.etag,
         fields=tuple(changed),
         last_updated_by=live.last_updated_by,

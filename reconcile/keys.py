@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from reconcile.manifest import DesiredTicket
-from reconcile.plan import ERROR, TicketChange, ticket_sort_key
+from reconcile.plan import Action, TicketChange, ticket_sort_key
 from reconcile.ticket import LiveTicket, display_id_prefix
 
 
@@ -93,7 +93,7 @@ def duplicate_key(ticket: DesiredTicket, ids: Sequence[str]) -> TicketChange:
     """The error of a key held by several live tickets (named, so a person can pick one)."""
     return TicketChange(
         id=ticket.key or "?",
-        action=ERROR,
+        action=Action.ERROR,
         error=(
             f"key {ticket.key!r} is on {len(ids)} tickets: {' and '.join(ids)}; keep one, "
             "clear the key field of the others, and write its id into the manifest"

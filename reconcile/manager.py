@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconcile.apply import STALE, ApplyReport, TicketOutcome, apply_plan
+from reconcile.apply import ApplyReport, Outcome, TicketOutcome, apply_plan
 from reconcile.apply_lock import apply_lock
 from reconcile.client import TicketingClient, connect
 from reconcile.config import Settings, manifest_paths
@@ -58,7 +58,7 @@ from reconcile.manifest import (
 )
 from reconcile.manifest.resolve import KeyFieldSetting
 from reconcile.plan import (
-    ERROR,
+    Action,
     Plan,
     RequestBudget,
     Target,
@@ -402,7 +402,7 @@ class Manager:
         creates = [plan_create(d) for d in match.to_create]
         refused = {c.name: self.team_problem(c) for c in creates}
         errors = [
-            TicketChange(id=name, action=ERROR, error=problem)
+            TicketChange(id=name, action=Action.ERROR, error=problem)
             for name, problem in refused.items()
             if problem is not None
         ]
@@ -476,7 +476,7 @@ class Manager:
             if found:
                 ids = " and ".join(t.object_id for t in found)
                 why = f"stale: the key is on {ids} now, made since the plan; re-run plan"
-                stale.append(TicketOutcome(create.name, STALE, why, create=create))
+                stale.append(TicketOutcome(create.name, Outcome.STALE, why, create=create))
             else:
                 kept.append(create)
         return replace(plan, creates=tuple(kept)), tuple(stale)
@@ -576,7 +576,9 @@ class Manager:
                 journal=journal,
                 stop=stop,
             )
-            refused = gone + tuple(TicketOutcome(i, STALE, why) for i, why in prepared.refused)
+            refused = gone + tuple(
+                TicketOutcome(i, Outcome.STALE, why) for i, why in prepared.refused
+            )
             if refused:
                 report = replace(report, outcomes=report.outcomes + refused)
             return write_back_ids(report, sources) if write_back else report

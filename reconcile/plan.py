@@ -44,9 +44,6 @@ class Action(StrEnum):
     """The ticket could not be planned (read failure, wrong type, no permission)."""
 
 
-UPDATE = Action.UPDATE
-CREATE = Action.CREATE
-ERROR = Action.ERROR
 SENSITIVE = "(sensitive)"
 """What a sensitive value is shown as, in every output."""
 
@@ -288,7 +285,7 @@ class TicketChange:
         """This change as JSON: sensitive values masked, or as digests when ``saved``."""
         fields = [f.to_data(saved=saved) for f in self.fields]
         patch = None
-        if self.action == UPDATE:
+        if self.action == Action.UPDATE:
             patch = update_body(self.etag, {f["field_id"]: f["after"] for f in fields})
         data = {
             "id": self.id,
@@ -350,7 +347,7 @@ class TicketCreate:
         ]
         return {
             "id": None,
-            "action": CREATE,
+            "action": Action.CREATE,
             "key": self.key,
             "type": self.type_prefix,
             "type_id": self.type_id,
@@ -437,22 +434,22 @@ class Plan:
     @property
     def updates(self) -> tuple[TicketChange, ...]:
         """The tickets that differ and would be written."""
-        return tuple(c for c in self.changes if c.action == UPDATE)
+        return tuple(c for c in self.changes if c.action == Action.UPDATE)
 
     @property
     def errors(self) -> tuple[TicketChange, ...]:
         """The tickets that could not be planned (read failures)."""
-        return tuple(c for c in self.changes if c.action == ERROR)
+        return tuple(c for c in self.changes if c.action == Action.ERROR)
 
     @property
     def has_changes(self) -> bool:
         """True when at least one ticket would be written (updated or created)."""
-        return bool(self.creates) or any(c.action == UPDATE for c in self.changes)
+        return bool(self.creates) or any(c.action == Action.UPDATE for c in self.changes)
 
     @property
     def summary(self) -> dict[str, int]:
         """Counts by outcome: ``{"create": c, "update": n, "unchanged": m, "error": k}``."""
-        updates = sum(1 for c in self.changes if c.action == UPDATE)
+        updates = sum(1 for c in self.changes if c.action == Action.UPDATE)
         return {
             "create": len(self.creates),
             "update": updates,

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile.errors import ApiError, StalePlan
-from reconcile.journal import Action, FieldWrite, JournalFile, WriteRecord, target_of
+from reconcile.journal import Action as WriteAction
+from reconcile.journal import FieldWrite, JournalFile, WriteRecord, target_of
 from reconcile.manager import Manager
-from reconcile.plan import UPDATE, FieldChange, Plan, Target, TicketChange, ticket_sort_key
+from reconcile.plan import Action, FieldChange, Plan, Target, TicketChange, ticket_sort_key
 from reconcile.schema import Field, Schema
 from reconcile.ticket import LiveTicket
 
@@ -111,14 +112,14 @@ def make_undo_plan(
 
 def _updates(journal: JournalFile) -> list[WriteRecord]:
     """The updates that landed or may have landed, in the order they were sent."""
-    return [w for w in journal.writes if w.action is Action.UPDATE and w.landed is not False]
+    return [w for w in journal.writes if w.action is WriteAction.UPDATE and w.landed is not False]
 
 
 def _created(journal: JournalFile) -> list[str]:
     """One message per ticket the journal's runs created or may have created."""
     messages = []
     for write in journal.writes:
-        if write.action is not Action.CREATE or write.landed is False:
+        if write.action is not WriteAction.CREATE or write.landed is False:
             continue
         key = f" (key {write.key})" if write.key else ""
         if write.landed and write.ticket:
@@ -182,7 +183,7 @@ def _restore(
         return None, None, notes
     change = TicketChange(
         id=ticket_id,
-        action=UPDATE,
+        action=Action.UPDATE,
         etag=live.etag,
         fields=tuple(restoring),
         last_updated_by=live.last_updated_by,

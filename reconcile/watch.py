@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconcile.apply import SKIPPED, UNCHANGED, ApplyReport
+from reconcile.apply import ApplyReport, Outcome
 from reconcile.client import TicketingClient, connect
 from reconcile.config import Settings
 from reconcile.errors import ConfigError, ExitStatus, ReconcileError, UnsafePlan
@@ -341,9 +341,9 @@ class Watcher:
             if outcome.status in writes and outcome.status != "failed":
                 writes[outcome.status] += 1
                 in_sync.add(outcome.id)
-            elif outcome.status == UNCHANGED:
+            elif outcome.status == Outcome.UNCHANGED:
                 in_sync.add(outcome.id)
-            elif outcome.status == SKIPPED and self.stop.is_set():
+            elif outcome.status == Outcome.SKIPPED and self.stop.is_set():
                 continue  # not written because of the signal: still drifted, not a failure
             else:
                 writes["failed"] += 1

@@ -10,7 +10,7 @@ import pytest
 from reconcile.diff import diff_ticket, make_plan
 from reconcile.errors import ApiError, TicketNotFound
 from reconcile.manifest import parse_manifest, resolve_tickets
-from reconcile.plan import ERROR, UPDATE, FieldChange, Target
+from reconcile.plan import Action, FieldChange, Target
 from reconcile.schema import Schema, TicketType
 from reconcile.ticket import LiveTicket
 
@@ -137,7 +137,7 @@ def test_different_values_give_one_field_change(field_id: str, desired: Any, cur
     ticket = Desired("REQ-0509", {field_id: desired})
     change = diff_ticket(ticket, live(data={field_id: current}))
     assert change is not None
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     assert change.ticket_update == {field_id: desired}
     assert change.fields[0].before == current
 
@@ -190,7 +190,7 @@ def test_change_carries_name_flags_etag_and_drift_context() -> None:
 def test_live_ticket_of_another_type_is_an_error() -> None:
     change = diff_ticket(Desired("REQ-0509", {"f-num": 1}), live(ticket_type_id="type-other"))
     assert change is not None
-    assert change.action == ERROR
+    assert change.action == Action.ERROR
     assert change.error is not None and "type-other" in change.error
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile.diff import diff_ticket, make_plan
-from reconcile.plan import UPDATE
+from reconcile.plan import Action
 from reconcile.schema import Field, Schema, TicketType
 from reconcile.ticket import LiveTicket
 
@@ -184,7 +184,7 @@ def test_a_patch_is_minimal_and_never_touches_unmanaged_keys(
         in_sync = f.equal(want, live.data.get(field_id, f.empty))
         assert (field_id not in patch) == in_sync, field_id
     if change is not None:
-        assert change.action == UPDATE
+        assert change.action == Action.UPDATE
         assert change.etag == "etag-1"
         for fc in change.fields:
             f = REQ.field_by_id(fc.field_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconcile.apply import CREATED, UNCHANGED, ApplyReport
+from reconcile.apply import ApplyReport, Outcome
 from reconcile.errors import ExitStatus
 
 
@@ -46,10 +46,10 @@ def run_apply(write: Callable[[threading.Event], ApplyReport], *, write_back: bo
     with stop_on_signals(stop) as received:
         report = write(stop)
     for outcome in report.outcomes:
-        if outcome.status == CREATED and outcome.create is not None:
+        if outcome.status == Outcome.CREATED and outcome.create is not None:
             click.echo(f"+ {outcome.create.name}: created {outcome.id}")
         elif outcome.message:
-            mark = "=" if outcome.status == UNCHANGED else "!"
+            mark = "=" if outcome.status == Outcome.UNCHANGED else "!"
             click.echo(f"{mark} {outcome.id}: {outcome.message}", err=True)
     _show_write_back(report, write_back)
     click.echo(report.summary)

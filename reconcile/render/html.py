@@ -30,15 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from reconcile import __version__
-from reconcile.plan import (
-    ERROR,
-    UPDATE,
-    FieldChange,
-    FieldSource,
-    Plan,
-    RequestBudget,
-    ticket_sort_key,
-)
+from reconcile.plan import Action, FieldChange, FieldSource, Plan, RequestBudget, ticket_sort_key
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     Piece,
@@ -58,21 +50,26 @@ UNCHANGED = "unchanged"
 CREATE = "create"
 
 _STATUS_LABELS = {
-    "plan": {CREATE: "to create", UPDATE: "to update", UNCHANGED: "unchanged", ERROR: "error"},
-    "drift": {UPDATE: "drifted", UNCHANGED: "in sync", ERROR: "error"},
+    "plan": {
+        CREATE: "to create",
+        Action.UPDATE: "to update",
+        UNCHANGED: "unchanged",
+        Action.ERROR: "error",
+    },
+    "drift": {Action.UPDATE: "drifted", UNCHANGED: "in sync", Action.ERROR: "error"},
 }
 """What each row status (a plan action, or unchanged) is called in a plan and in drift."""
 
 _FILTERS = {
     "plan": (
         ("all", "All", ()),
-        ("changes", "Changes", (CREATE, UPDATE)),
-        ("errors", "Errors", (ERROR,)),
+        ("changes", "Changes", (CREATE, Action.UPDATE)),
+        ("errors", "Errors", (Action.ERROR,)),
     ),
     "drift": (
         ("all", "All", ()),
-        ("drifted", "Drifted", (UPDATE,)),
-        ("errors", "Errors", (ERROR,)),
+        ("drifted", "Drifted", (Action.UPDATE,)),
+        ("errors", "Errors", (Action.ERROR,)),
     ),
 }
 """The filter buttons: value, label and the statuses they show (all statuses when empty)."""
@@ -190,7 +187,7 @@ def render_report(data: dict[str, Any], budget: RequestBudget | None = None) -> 
             notes=[found_by_key_note(f["key"], f["id"]) for f in data.get("found_by_key", [])],
             budget=budget.describe() if budget is not None else None,
             checksum=data["plan_checksum"],
-            history_note=NO_HISTORY_NOTE if drift and summary.get(UPDATE) else None,
+            history_note=NO_HISTORY_NOTE if drift and summary.get(Action.UPDATE) else None,
             style=assets.style,
             script=assets.script,
             csp=assets.csp,

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from reconcile.plan import (
     SENSITIVE,
-    UPDATE,
+    Action,
     FieldChange,
     Plan,
     RequestBudget,
@@ -102,7 +102,7 @@ def _fit(head: str, blocks: list[str], tail: str, plan: Plan, limit: int) -> str
 
 
 def _ticket(change: TicketChange, drift: bool) -> str:
-    if change.action != UPDATE:
+    if change.action != Action.UPDATE:
         message = (change.error or "").replace("\n", " ")
         return f"#### ! `{change.id}`\n\n**Error:** {_code(message)}\n\n"
     lines = [f"#### ~ `{change.id}`", ""]

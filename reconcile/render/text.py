@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from reconcile.plan import UPDATE, FieldChange, Plan, RequestBudget, TicketChange, TicketCreate
+from reconcile.plan import Action, FieldChange, Plan, RequestBudget, TicketChange, TicketCreate
 from reconcile.render._values import (
     NO_HISTORY_NOTE,
     drift_counts,
@@ -92,7 +92,7 @@ def render_text(
 
 
 def _ticket(change: TicketChange, paint: _Paint, drift: bool) -> list[str]:
-    if change.action != UPDATE:
+    if change.action != Action.UPDATE:
         return [paint("error", f"! {change.id}: {change.error}")]
     head = paint("change", "~") + f" {change.id}"
     if drift:
