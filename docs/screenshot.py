@@ -4,7 +4,8 @@
 
 Plans the repository's ``manifests/`` against an in-process demo sandbox (the plan
 ``reconcile demo`` starts with), renders it with ``render_html`` and screenshots the
-page with two rows opened: a long text shown as a diff and a masked sensitive value.
+page with three rows opened: a long text shown as a diff, a list with what changed
+inside it, and a masked sensitive value.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from reconcile.cli.options import target_of
-from reconcile.client import connect
 from reconcile.config import load_settings
 from reconcile.manager import Manager
 from reconcile.render.html import render_html
 from reconcile.sandbox import Sandbox, SandboxOptions
 
 ROOT = Path(__file__).resolve().parent.parent
-OPEN = ("CTC-0050", "REQ-0509")
+OPEN = ("CTC-0050", "REQ-0502", "REQ-0509")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
@@ -35,10 +34,10 @@ def main() -> int:
             "RECONCILE_TENANT_ID": sandbox.tenant_id,
             "RECONCILE_REALM": sandbox.realm,
             "RECONCILE_TOKEN": sandbox.token(),
+            "RECONCILE_KEY_FIELD": "external_ref",  # as the quick start exports it
         }
         settings = load_settings({}, env=env)
-        with connect(settings, write=False, env=env) as client:
-            manager = Manager(client, target=target_of(settings))
+        with Manager.open(settings, write=False, env=env) as manager:
             plan = manager.plan(manager.load([str(ROOT / "manifests")]))
     page_html = io.StringIO()
     render_html(plan, page_html)
@@ -55,6 +54,7 @@ def main() -> int:
                 row = page.locator("#tickets li").filter(has_text=ticket_id)
                 row.locator("summary").click()
                 row.locator("table.fields").wait_for()
+            page.evaluate("window.scrollTo(0, 0)")  # the sticky controls back at the top
             out = ROOT / "docs" / "html-report.png"
             page.screenshot(path=str(out), full_page=True)
             browser.close()
