@@ -107,11 +107,18 @@ def read_pages(
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
     in_flight: deque[tuple[int, Future[ListPage]]] = deque()
     following = 2
+    # No page past the one that should come back empty is asked while the announced
+    # ones are read (15 wasted requests a listing at parallelism 16, before); when
+    # ``total`` was too low, reading goes on as if none had been announced.
+    horizon = min(max_pages, announced + 1)
     try:
         while True:
-            while len(in_flight) < max(1, parallelism) and following <= max_pages:
+            while len(in_flight) < max(1, parallelism) and following <= horizon:
                 in_flight.append((following, pool.submit(read, following)))
                 following += 1
+            if not in_flight and horizon < max_pages:
+                horizon = max_pages
+                continue
             if not in_flight:
                 listing.stopped = f"still full pages after {max_pages} pages"
                 return listing
