@@ -18,6 +18,10 @@ from reconcile.manifest.model import file_problem, problem
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """A manifest file larger than this is refused unread (manifests are hand-written)."""
 
+_TOO_LARGE = f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; refusing to read it"
+_BINARY = "binary file"
+_NOT_YAML = "not a YAML manifest"
+
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 TOOL_FILES = frozenset({"reconcile.yaml", "reconcile.lock.yaml"})
 """The tool's own files, skipped when searching directories."""
@@ -120,34 +124,48 @@ def _dir_key(path: Path) -> tuple[int, int]:
     return (status.st_dev, status.st_ino)
 
 
-def read(path: Path) -> tuple[str | None, Problem | None]:
-    """The text of a manifest file, or the one problem that keeps it from being read."""
+def read(path: Path) -> tuple[bytes, str, Problem | None]:
+    """A manifest file's bytes and text, or the one problem that keeps it from being read.
+
+    These are all the checks of a file's input: what is read here is not checked again.
+    """
     name = str(path)
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        return None, file_problem(name, f"cannot read: {error.strerror}")
+        return b"", "", file_problem(name, f"cannot read: {error.strerror}")
     if len(data) > MAX_FILE_BYTES:
-        return None, file_problem(
-            name, f"file is larger than {mib(MAX_FILE_BYTES)}; refusing to read it"
-        )
+        return b"", "", file_problem(name, _TOO_LARGE)
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        return None, problem(
-            name, line, f"binary file (NUL byte at offset {nul}), not a YAML manifest"
-        )
+        return b"", "", problem(name, line, f"{_BINARY} (NUL byte at offset {nul}), {_NOT_YAML}")
     try:
-        return data.decode("utf-8"), None
+        return data, data.decode("utf-8"), None
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         byte = data[error.start]
-        return None, problem(
-            name,
-            line,
-            f"not valid UTF-8: byte 0x{byte:02x} at offset {error.start}; save the file as UTF-8",
+        return (
+            b"",
+            "",
+            problem(
+                name,
+                line,
+                f"not valid UTF-8: byte 0x{byte:02x} at offset {error.start}; "
+                "save the file as UTF-8",
+            ),
         )
+
+
+def check_text(text: str, path: str) -> Problem | None:
+    """:func:`read`'s checks for a manifest's text given, not read from a file."""
+    if len(text) > MAX_FILE_BYTES:
+        return file_problem(path, _TOO_LARGE)
+    nul = text.find("\x00")
+    if nul >= 0:
+        return problem(path, text.count("\n", 0, nul) + 1, f"{_BINARY} (NUL byte), {_NOT_YAML}")
+    return None
 
 
 def mib(size: int) -> str:

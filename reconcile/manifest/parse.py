@@ -14,20 +14,33 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from reconcile.errors import ManifestError, Problem
-from reconcile.manifest.files import MAX_FILE_BYTES, find, mib, read
+from reconcile.manifest import rapid
+from reconcile.manifest.files import check_text, find, read
+from reconcile.manifest.lines import ComposedLines, RapidLines
 from reconcile.manifest.model import (
     DeclaredCondition,
+    DeclaredDocument,
     DeclaredField,
     DeclaredPolicy,
     DeclaredTicket,
+    Lines,
     Location,
     Manifests,
     file_problem,
     problem,
 )
-from reconcile.manifest.yaml12 import Collection, Composer, Node, NodeKind, Scalar, short
+from reconcile.manifest.yaml12 import (
+    MAX_DEPTH,
+    Collection,
+    Composer,
+    Node,
+    NodeKind,
+    Scalar,
+    short,
+)
 from reconcile.ticket import DISPLAY_ID
 
 DOCUMENT_KEYS = ("tickets", "defaults", "sensitive", "protected")
@@ -47,7 +60,14 @@ def parse_manifest(text: str, path: str) -> list[DeclaredTicket]:
     ``path`` is only used in locations and messages. Raises ManifestError with every
     problem found, tickets declared twice in the file included.
     """
-    found, problems = _parse(text, path)
+    unreadable = check_text(text, path)
+    if unreadable is not None:
+        raise ManifestError([unreadable])
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the line-numbered reader says where
+        data = b""
+    found, problems = _parse(data, text, path)
     problems.extend(_duplicate_tickets(found.tickets))
     problems.extend(_duplicate_policies(found.policies))
     if problems:
@@ -70,11 +90,11 @@ def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
     tickets: list[DeclaredTicket] = []
     policies: list[DeclaredPolicy] = []
     for path in files:
-        text, unreadable = read(path)
+        data, text, unreadable = read(path)
         if unreadable:
             problems.append(unreadable)
             continue
-        found, file_problems = _parse(text or "", str(path))
+        found, file_problems = _parse(data, text, str(path))
         tickets.extend(found.tickets)
         policies.extend(found.policies)
         problems.extend(file_problems)
@@ -85,19 +105,20 @@ def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
     return Manifests(tickets, policies)
 
 
-def _parse(text: str, path: str) -> tuple[Manifests, list[Problem]]:
-    problems: list[Problem] = []
-    if len(text) > MAX_FILE_BYTES:
-        return Manifests([], []), [
-            file_problem(path, f"file is larger than {mib(MAX_FILE_BYTES)}; refusing to read it")
-        ]
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        return Manifests([], []), [
-            problem(path, line, "binary file (NUL byte), not a YAML manifest")
-        ]
+def _parse(data: bytes, text: str, path: str) -> tuple[Manifests, list[Problem]]:
+    """One file's ticket entries and policies, and its problems (its input already checked).
+
+    The fast reader answers for most files; a file it cannot read exactly as the
+    line-numbered reader would (a problem in it included) is read by the latter.
+    """
     with gc_paused():
-        return _parse_text(text, path, problems)
+        if data:
+            documents = rapid.documents(data, text)
+            if documents is not None:
+                found = _FastReader(RapidLines(path, data)).manifest(documents)
+                if found is not None:
+                    return found, []
+        return _parse_text(text, path, [])
 
 
 def _parse_text(text: str, path: str, problems: list[Problem]) -> tuple[Manifests, list[Problem]]:
@@ -108,11 +129,11 @@ def _parse_text(text: str, path: str, problems: list[Problem]) -> tuple[Manifest
     if not any(root is not None for root in documents):
         problems.append(file_problem(path, "empty manifest: no YAML document in the file"))
         return Manifests([], []), problems
-    reader = _Reader(path, problems)
+    reader = _Reader(path, problems, ComposedLines(path, documents))
     found = Manifests([], [])
-    for root in documents:
+    for index, root in enumerate(documents):
         if root is not None:
-            found.tickets.extend(reader.document(root, found.policies))
+            found.tickets.extend(reader.document(root, index, found.policies))
     return found, problems
 
 
@@ -137,34 +158,33 @@ def gc_paused() -> Iterator[None]:
 def _duplicate_tickets(tickets: Iterable[DeclaredTicket]) -> list[Problem]:
     """Tickets declared twice: the same ``id``, or the same ``key`` (keys are unique
     across all the manifests, since a key names the one ticket it creates)."""
-    first: dict[str, Location] = {}
-    first_key: dict[str, Location] = {}
+    first: dict[str, DeclaredTicket] = {}
+    first_key: dict[str, DeclaredTicket] = {}
     problems: list[Problem] = []
     for ticket in tickets:
         if ticket.id is not None:
-            if ticket.id in first:
+            earlier = first.setdefault(ticket.id, ticket)
+            if earlier is not ticket:
+                where = ticket.location
                 problems.append(
                     problem(
-                        ticket.location.path,
-                        ticket.location.line,
-                        f"ticket {ticket.id} is declared twice: here and at {first[ticket.id]}",
+                        where.path,
+                        where.line,
+                        f"ticket {ticket.id} is declared twice: here and at {earlier.location}",
                     )
                 )
-            else:
-                first[ticket.id] = ticket.location
         if ticket.key is not None:
-            where = ticket.key_location or ticket.location
-            if ticket.key in first_key:
+            earlier = first_key.setdefault(ticket.key, ticket)
+            if earlier is not ticket:
+                where = ticket.key_location or ticket.location
                 problems.append(
                     problem(
                         where.path,
                         where.line,
                         f"key {ticket.key!r} is declared twice: here and at "
-                        f"{first_key[ticket.key]}",
+                        f"{earlier.key_location or earlier.location}",
                     )
                 )
-            else:
-                first_key[ticket.key] = where
     return problems
 
 
@@ -188,9 +208,10 @@ def _duplicate_policies(policies: Iterable[DeclaredPolicy]) -> list[Problem]:
 class _Reader:
     """Turns document nodes into DeclaredTickets, collecting problems."""
 
-    def __init__(self, path: str, problems: list[Problem]):
+    def __init__(self, path: str, problems: list[Problem], lines: Lines):
         self.path = path
         self.problems = problems
+        self.lines = lines
 
     def error(self, line: int, message: str) -> None:
         self.problems.append(problem(self.path, line, message))
@@ -212,7 +233,9 @@ class _Reader:
                 self.error(line, f"unknown key {key!r} {where}{_did_you_mean(key, allowed)}")
         return pairs
 
-    def document(self, root: Node, policies: list[DeclaredPolicy]) -> list[DeclaredTicket]:
+    def document(
+        self, root: Node, index: int, policies: list[DeclaredPolicy]
+    ) -> list[DeclaredTicket]:
         if not isinstance(root, Collection) or root.kind is not NodeKind.MAP:
             self.error(
                 root.line,
@@ -237,16 +260,21 @@ class _Reader:
             self.no_tickets(root)
             return []
         pairs = self.mapping(root, DOCUMENT_KEYS, "in document")
-        defaults = self.defaults(pairs["defaults"][1]) if "defaults" in pairs else []
-        sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
-        protected = self.key_list(pairs.get("protected"), "protected")
+        defaults = self.defaults(pairs["defaults"][1]) if "defaults" in pairs else {}
+        document = DeclaredDocument(
+            self.lines,
+            index,
+            defaults,
+            self.key_list(pairs.get("sensitive"), "sensitive"),
+            self.key_list(pairs.get("protected"), "protected"),
+        )
         if "tickets" not in pairs:  # written twice: already reported as a duplicate key
             return []
         line, tickets = pairs["tickets"]
         if not isinstance(tickets, Collection) or tickets.kind is not NodeKind.SEQ:
             self.error(line, f"'tickets' must be a list of tickets, got {tickets.describe()}")
             return []
-        declared = (self.ticket(item, defaults, sensitive, protected) for item in tickets.items)
+        declared = (self.ticket(item, n, document) for n, item in enumerate(tickets.items))
         return [ticket for ticket in declared if ticket is not None]
 
     def policy(self, root: Collection) -> DeclaredPolicy | None:
@@ -257,9 +285,9 @@ class _Reader:
             self.error(root.line, "policy has no 'select' (which tickets it applies to)")
             return None
         selected = self.select(pairs["select"])
-        fields = self.fields(pairs["fields"][1], "'fields'") if "fields" in pairs else []
-        sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
-        protected = self.key_list(pairs.get("protected"), "protected")
+        fields = self.policy_fields(pairs["fields"][1]) if "fields" in pairs else []
+        sensitive = self.key_locations(pairs.get("sensitive"), "sensitive")
+        protected = self.key_locations(pairs.get("protected"), "protected")
         if "fields" not in pairs:
             self.error(root.line, "policy has no 'fields' (the values it declares)")
         if name is None or selected is None or not fields:
@@ -368,59 +396,68 @@ class _Reader:
         )
         self.error(root.line, f"document has no 'tickets' key{hint}")
 
-    def defaults(self, node: Node) -> list[DeclaredField]:
+    def defaults(self, node: Node) -> dict[str, Any]:
         if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"'defaults' must be a mapping with 'fields', got {node.describe()}"
             )
-            return []
+            return {}
         pairs = self.mapping(node, DEFAULTS_KEYS, "in 'defaults'")
         if "fields" not in pairs:
-            return []
-        return self.fields(pairs["fields"][1], "'defaults' fields", default=True)
+            return {}
+        return self.fields(pairs["fields"][1], "'defaults' fields")
 
-    def fields(self, node: Node, what: str, default: bool = False) -> list[DeclaredField]:
+    def fields(self, node: Node, what: str) -> dict[str, Any]:
+        """A mapping of field keys (as written) to values."""
         if isinstance(node, Scalar) and node.value is None:
-            return []
+            return {}
         if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"{what} must be a mapping of field: value, got {node.describe()}"
             )
-            return []
-        declared = []
-        for key, line, value in node.pairs:
-            if key is not None:
-                key = sys.intern(key)  # thousands of tickets repeat the same few keys
-                declared.append(
-                    DeclaredField(key, value.plain(), Location(self.path, line), default)
-                )
-        return declared
-
-    def key_list(self, entry: tuple[int, Node] | None, name: str) -> dict[str, Location]:
-        """A ``sensitive``/``protected`` list: field keys with where each was listed."""
-        if entry is None:
             return {}
+        # Thousands of tickets repeat the same few keys: one string for each.
+        return {sys.intern(k): value.plain() for k, _, value in node.pairs if k is not None}
+
+    def policy_fields(self, node: Node) -> list[DeclaredField]:
+        """A policy's ``fields``, each with its location."""
+        lines = {key: line for key, line, _ in getattr(node, "pairs", ()) if key is not None}
+        return [
+            DeclaredField(key, value, self.location(lines[key]))
+            for key, value in self.fields(node, "'fields'").items()
+        ]
+
+    def key_list(self, entry: tuple[int, Node] | None, name: str) -> tuple[str, ...]:
+        """A ``sensitive``/``protected`` list: the field keys as listed, in order."""
+        if entry is None:
+            return ()
         line, node = entry
         if isinstance(node, Scalar) and node.value is None:
-            return {}
+            return ()
         if not isinstance(node, Collection) or node.kind is not NodeKind.SEQ:
             self.error(line, f"{name!r} must be a list of field names, got {node.describe()}")
-            return {}
-        keys: dict[str, Location] = {}
+            return ()
+        keys = []
         for item in node.items:
             if not isinstance(item, Scalar) or not isinstance(item.value, str) or not item.value:
                 self.error(item.line, f"{name!r} must list field names, got {item.describe()}")
+                keys.append("")  # keeps the positions of the others (the file is refused)
             else:
-                keys.setdefault(item.value, self.location(item.line))
-        return keys
+                keys.append(item.value)
+        return tuple(keys)
 
-    def ticket(
-        self,
-        node: Node,
-        defaults: list[DeclaredField],
-        sensitive: dict[str, Location],
-        protected: dict[str, Location],
-    ) -> DeclaredTicket | None:
+    def key_locations(self, entry: tuple[int, Node] | None, name: str) -> dict[str, Location]:
+        """A policy's ``sensitive``/``protected`` list: keys with where each was listed."""
+        keys = self.key_list(entry, name)
+        node = entry[1] if entry is not None else None
+        items = node.items if isinstance(node, Collection) else []
+        found: dict[str, Location] = {}
+        for key, item in zip(keys, items, strict=False):
+            if key:
+                found.setdefault(key, self.location(item.line))
+        return found
+
+    def ticket(self, node: Node, index: int, document: DeclaredDocument) -> DeclaredTicket | None:
         if not isinstance(node, Collection) or node.kind is not NodeKind.MAP:
             self.error(
                 node.line, f"each ticket must be a mapping with an 'id', got {node.describe()}"
@@ -433,7 +470,7 @@ class _Reader:
         display_id = None
         if "id" in pairs or "key" not in pairs:
             display_id = self.ticket_id(node, pairs.get("id"))
-        own = self.fields(pairs["fields"][1], "'fields'") if "fields" in pairs else []
+        own = self.fields(pairs["fields"][1], "'fields'") if "fields" in pairs else {}
         own_sensitive = self.key_list(pairs.get("sensitive"), "sensitive")
         own_protected = self.key_list(pairs.get("protected"), "protected")
         if display_id is None and ("id" in pairs or key is None):
@@ -448,22 +485,16 @@ class _Reader:
                 "by prefix (REQ) or by name",
             )
             return None
-        own_keys = {f.key for f in own}
-        merged = tuple(f for f in defaults if f.key not in own_keys) + tuple(own)
-        sensitive_locations = {**own_sensitive, **sensitive}
-        protected_locations = {**own_protected, **protected}
         return DeclaredTicket(
-            id=display_id,
-            location=self.location(node.line),
-            fields=merged,
-            sensitive=frozenset(sensitive_locations),
-            protected=frozenset(protected_locations),
-            sensitive_locations=sensitive_locations,
-            protected_locations=protected_locations,
+            document,
+            index,
+            display_id,
+            own,
+            own_sensitive=own_sensitive,
+            own_protected=own_protected,
             key=key,
             type=type_name,
             team=team,
-            key_location=self.location(pairs["key"][0]) if key is not None else None,
         )
 
     def ticket_key(self, entry: tuple[int, Node] | None) -> str | None:
@@ -547,3 +578,133 @@ def _did_you_mean(key: str, allowed: Sequence[str]) -> str:
     if close:
         return f" (did you mean {close[0]!r}?)"
     return f" (expected one of: {', '.join(allowed)})"
+
+
+_DOCUMENT_KEYS = frozenset(DOCUMENT_KEYS)
+_TICKET_KEYS = frozenset(TICKET_KEYS)
+_DEFAULTS_KEYS = frozenset(DEFAULTS_KEYS)
+_CONTAINERS = (list, dict)
+
+
+class _FastReader:
+    """:class:`_Reader` for the documents of a file read fast, as plain values.
+
+    It gives the same tickets for a file without problems, and None for any file the
+    line-numbered reader would find a problem in (or that it does not read, such as
+    policies): that reader then reads the file again and says where.
+    """
+
+    def __init__(self, lines: Lines):
+        self.lines = lines
+
+    def manifest(self, documents: list[Any]) -> Manifests | None:
+        tickets: list[DeclaredTicket] = []
+        if all(root is None for root in documents):
+            return None
+        for index, root in enumerate(documents):
+            if root is not None:
+                found = self.document(root, index)
+                if found is None:
+                    return None
+                tickets += found
+        return Manifests(tickets, [])
+
+    def document(self, root: Any, index: int) -> list[DeclaredTicket] | None:
+        if type(root) is not dict or "tickets" not in root or not root.keys() <= _DOCUMENT_KEYS:
+            return None
+        defaults: dict[str, Any] | None = {}
+        if "defaults" in root:
+            entry = root["defaults"]
+            if type(entry) is not dict or not entry.keys() <= _DEFAULTS_KEYS:
+                return None
+            defaults = self.fields(entry.get("fields"), MAX_DEPTH - 3)
+        sensitive = self.key_list(root.get("sensitive"))
+        protected = self.key_list(root.get("protected"))
+        tickets = root["tickets"]
+        if defaults is None or sensitive is None or protected is None or type(tickets) is not list:
+            return None
+        document = DeclaredDocument(self.lines, index, defaults, sensitive, protected)
+        declared = []
+        for number, item in enumerate(tickets):
+            ticket = self.ticket(item, number, document)
+            if ticket is None:
+                return None
+            declared.append(ticket)
+        return declared
+
+    def ticket(self, item: Any, index: int, document: DeclaredDocument) -> DeclaredTicket | None:
+        if type(item) is not dict or not item.keys() <= _TICKET_KEYS:
+            return None
+        key = item.get("key")
+        if "key" in item and not _good_key(key):
+            return None
+        type_name = item.get("type")
+        if "type" in item:
+            if type(type_name) is not str or not type_name.strip():
+                return None
+            type_name = type_name.strip()
+        team = item.get("team")
+        if team is not None and (type(team) is not str or not team.strip()):
+            return None
+        display_id = item.get("id")
+        if "id" in item or "key" not in item:
+            if type(display_id) is not str or not DISPLAY_ID.fullmatch(display_id):
+                return None
+        elif "type" not in item:
+            return None  # a key without a type: the ticket type to create it as is missing
+        own = self.fields(item.get("fields"), MAX_DEPTH - 4)
+        own_sensitive = self.key_list(item.get("sensitive"))
+        own_protected = self.key_list(item.get("protected"))
+        if own is None or own_sensitive is None or own_protected is None:
+            return None
+        return DeclaredTicket(
+            document,
+            index,
+            display_id,
+            own,
+            own_sensitive=own_sensitive,
+            own_protected=own_protected,
+            key=key,
+            type=type_name,
+            team=team,
+        )
+
+    def fields(self, fields: Any, height: int) -> dict[str, Any] | None:
+        """Field keys to values, or None: not a mapping, or a value nested too deep."""
+        if fields is None:
+            return {}
+        if type(fields) is not dict:
+            return None
+        intern = sys.intern
+        for value in fields.values():
+            if type(value) in _CONTAINERS and _height(value) > height:
+                return None
+        return {intern(k): v for k, v in fields.items()}
+
+    def key_list(self, listed: Any) -> tuple[str, ...] | None:
+        if listed is None:
+            return ()
+        if type(listed) is not list or not all(type(k) is str and k for k in listed):
+            return None
+        return tuple(listed)
+
+
+def _good_key(key: Any) -> bool:
+    """What :meth:`_Reader.ticket_key` accepts."""
+    return (
+        type(key) is str
+        and bool(key)
+        and key == key.strip()
+        and len(key) <= MAX_KEY_CHARS
+        and not any(ord(c) < 32 or ord(c) == 127 for c in key)
+    )
+
+
+def _height(value: Any) -> int:
+    """How many collections deep a value nests (a list of scalars is 1)."""
+    items = value.values() if type(value) is dict else value
+    below = 0
+    for item in items:
+        if type(item) in _CONTAINERS:
+            below = max(below, _height(item))
+    return below + 1

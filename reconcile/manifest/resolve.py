@@ -7,10 +7,10 @@ from typing import Any
 
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.model import (
-    DeclaredField,
     DeclaredPolicy,
     DeclaredTicket,
     DesiredTicket,
+    FieldLocations,
     Location,
     Policy,
     PolicyRule,
@@ -18,6 +18,7 @@ from reconcile.manifest.model import (
 )
 from reconcile.manifest.parse import gc_paused
 from reconcile.schema import Field, Schema, TicketType, is_empty
+from reconcile.ticket import display_id_prefix
 
 KeyFieldSetting = str | Mapping[str, str] | None
 """The ``key_field`` setting: one field key for every type, or one per type prefix."""
@@ -56,6 +57,8 @@ class _Resolver:
         self.problems: list[Problem] = []
         self.reported: set[tuple[Location, str]] = set()
         self.fields: dict[tuple[str, str], Field | None] = {}
+        self.by_type: dict[str, dict[str, Field | None]] = {}
+        self.by_prefix: dict[str | None, TicketType | None] = {}
 
     def error(self, ticket: DeclaredTicket, location: Location, message: str) -> None:
         # A bad document-level default or list entry is reported once, not once per ticket.
@@ -65,14 +68,23 @@ class _Resolver:
             self.problems.append(problem(location.path, location.line, message))
 
     def field(self, ticket_type: TicketType, key: str) -> Field | None:
-        cache_key = (ticket_type.id, key)
-        if cache_key not in self.fields:
-            self.fields[cache_key] = ticket_type.resolve(key)
-        return self.fields[cache_key]
+        known = self.fields_of(ticket_type)
+        if key not in known:
+            known[key] = ticket_type.resolve(key)
+        return known[key]
+
+    def fields_of(self, ticket_type: TicketType) -> dict[str, Field | None]:
+        """The fields of a type by key as written, as far as resolved yet."""
+        known = self.by_type.get(ticket_type.id)
+        if known is None:
+            known = self.by_type[ticket_type.id] = {}
+        return known
+
+    def known_prefixes(self) -> str:
+        return ", ".join(self.schema.prefixes) or "none"
 
     def ticket_type(self, ticket: DeclaredTicket) -> TicketType | None:
         """The ticket's type: by its id's prefix, else by its ``type`` (prefix or name)."""
-        known = ", ".join(self.schema.prefixes) or "none"
         named = None
         if ticket.type is not None:
             folded = ticket.type.casefold()
@@ -83,18 +95,24 @@ class _Resolver:
                 self.error(
                     ticket,
                     ticket.location,
-                    f"{ticket.name}: unknown ticket type {ticket.type!r} (known prefixes: {known})",
+                    f"{ticket.name}: unknown ticket type {ticket.type!r} "
+                    f"(known prefixes: {self.known_prefixes()})",
                 )
                 return None
         if ticket.id is None:
             return named
-        ticket_type = self.schema.type_for(ticket.id)
+        prefix = display_id_prefix(ticket.id)
+        if prefix in self.by_prefix:
+            ticket_type = self.by_prefix[prefix]
+        else:
+            ticket_type = self.by_prefix[prefix] = self.schema.type_for(ticket.id)
         if ticket_type is None:
             prefix = ticket.id.rsplit("-", 1)[0]
             self.error(
                 ticket,
                 ticket.location,
-                f"{ticket.id}: unknown ticket type prefix {prefix!r} (known prefixes: {known})",
+                f"{ticket.id}: unknown ticket type prefix {prefix!r} "
+                f"(known prefixes: {self.known_prefixes()})",
             )
             return None
         if named is not None and named.id != ticket_type.id:
@@ -150,50 +168,64 @@ class _Resolver:
         if ticket_type is None:
             return None
         key_field = self.key_field_of(ticket, ticket_type) if ticket.key is not None else None
-        sensitive = self.keys(ticket, ticket_type, "sensitive", ticket.sensitive_locations)
+        sensitive = self.keys(ticket, ticket_type, "sensitive")
+        known = self.fields_of(ticket_type)
         values: dict[str, Any] = {}
-        locations: dict[str, Location] = {}
-        chosen: dict[str, DeclaredField] = {}
+        ids: list[str] = []
+        keys: list[str] = []
+        own = ticket.own
         # The ticket's own fields first, so that they win over defaults for the same field.
-        for declared in sorted(ticket.fields, key=lambda f: f.default):
-            target = self.field(ticket_type, declared.key)
+        declared = list(own.items())
+        own_count = len(declared)
+        own_set = 0
+        declared += [(k, v) for k, v in ticket.document.defaults.items() if k not in own]
+        for index, (key, value) in enumerate(declared):
+            target = known.get(key, _UNRESOLVED)
+            if target is _UNRESOLVED:
+                target = known[key] = ticket_type.resolve(key)
+            default = index >= own_count
             if target is None:
-                suggestion = _suggestion(ticket_type.suggest(declared.key))
+                suggestion = _suggestion(ticket_type.suggest(key))
                 self.error(
                     ticket,
-                    declared.location,
-                    f"{ticket.name}: unknown field {declared.key!r}{suggestion}",
+                    ticket.field_location(key, default=default),
+                    f"{ticket.name}: unknown field {key!r}{suggestion}",
                 )
                 continue
-            earlier = chosen.get(target.id)
-            if earlier is not None:
-                if declared.default and not earlier.default:
+            field_id = target.id
+            if field_id in ids:
+                earlier = ids.index(field_id)
+                if default and keys[earlier] in own:
                     continue
                 self.error(
                     ticket,
-                    declared.location,
-                    f"{ticket.name}: {declared.key!r} and {earlier.key!r} (at {earlier.location}) "
+                    ticket.field_location(key, default=default),
+                    f"{ticket.name}: {key!r} and {keys[earlier]!r} (at "
+                    f"{ticket.field_location(keys[earlier], default=keys[earlier] not in own)}) "
                     f"both set field {target.name!r}",
                 )
                 continue
-            chosen[target.id] = declared
+            ids.append(field_id)
+            keys.append(key)
+            own_set += not default
             # A sensitive value is never quoted in a problem: it would reach logs and CI output.
-            reason = target.check(declared.value, sensitive=target.id in sensitive)
+            reason = target.check(value, sensitive=field_id in sensitive)
             if reason is not None:
                 self.error(
-                    ticket, declared.location, f"{ticket.name} field {target.name!r}: {reason}"
+                    ticket,
+                    ticket.field_location(key, default=default),
+                    f"{ticket.name} field {target.name!r}: {reason}",
                 )
                 continue
-            if key_field is not None and target.id == key_field.id:
+            if key_field is not None and field_id == key_field.id:
                 self.error(
                     ticket,
-                    declared.location,
+                    ticket.field_location(key, default=default),
                     f"{ticket.name}: field {target.name!r} is the key field: it holds the "
                     "ticket's 'key' and is not set in 'fields'",
                 )
                 continue
-            values[target.id] = target.canonical(declared.value)
-            locations[target.id] = declared.location
+            values[field_id] = target.canonical(value)
         if ticket.id is None:
             self.required(ticket, ticket_type, values, key_field)
         return DesiredTicket(
@@ -202,8 +234,8 @@ class _Resolver:
             type=ticket_type,
             values=values,
             sensitive=sensitive,
-            protected=self.keys(ticket, ticket_type, "protected", ticket.protected_locations),
-            locations=locations,
+            protected=self.keys(ticket, ticket_type, "protected"),
+            locations=FieldLocations(ticket, tuple(ids), tuple(keys), own_set),
             key=ticket.key,
             key_field=key_field.id if key_field is not None else None,
             team=ticket.team,
@@ -231,15 +263,17 @@ class _Resolver:
                 f"field(s) {names}",
             )
 
-    def keys(
-        self, ticket: DeclaredTicket, ticket_type: TicketType, name: str, where: dict[str, Location]
-    ) -> frozenset[str]:
+    def keys(self, ticket: DeclaredTicket, ticket_type: TicketType, name: str) -> frozenset[str]:
         """The field UUIDs of a ticket's ``sensitive`` or ``protected`` keys."""
+        listed: frozenset[str] = getattr(ticket, name)
+        if not listed:
+            return _NONE
         ids: set[str] = set()
-        for key in sorted(getattr(ticket, name)):
+        for key in sorted(listed):
             target = self.field(ticket_type, key)
             if target is None:
                 suggestion = _suggestion(ticket_type.suggest(key))
+                where = getattr(ticket, f"{name}_locations")
                 self.error(
                     ticket,
                     where.get(key, ticket.location),
@@ -248,6 +282,10 @@ class _Resolver:
             else:
                 ids.add(target.id)
         return frozenset(ids)
+
+
+_NONE: frozenset[str] = frozenset()
+_UNRESOLVED: Any = object()
 
 
 def _suggestion(names: list[str]) -> str:

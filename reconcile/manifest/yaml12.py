@@ -168,11 +168,11 @@ class Composer:
                                 parent, raw, line, plain=event.implicit[0]
                             )
                             continue
-                        value = _resolve_plain(raw) if event.implicit[0] else raw
+                        value = resolve_plain(raw) if event.implicit[0] else raw
                         parent.pairs.append((*parent.pending, Scalar(line, value, raw)))
                         parent.pending = None
                     else:
-                        value = _resolve_plain(raw) if event.implicit[0] else raw
+                        value = resolve_plain(raw) if event.implicit[0] else raw
                         parent.items.append(Scalar(line, value, raw))
                     parent.size += 1
                     if not parent.height:
@@ -235,7 +235,7 @@ class Composer:
             raise _Fatal(line, f"a value longer than {mib(MAX_SCALAR_CHARS)}; refusing to read it")
         tag = event.tag
         if tag is None or tag == "!":
-            value = _resolve_plain(raw) if tag is None and event.implicit[0] else raw
+            value = resolve_plain(raw) if tag is None and event.implicit[0] else raw
         else:
             value = self._tagged(tag, raw, line)
         node = Scalar(line, value, raw)
@@ -249,7 +249,7 @@ class Composer:
         if name == "str":
             return raw
         if name in ("int", "float", "bool", "null"):
-            value = _resolve_plain(raw)
+            value = resolve_plain(raw)
             if name == "float" and type(value) is int:
                 return float(value)
             expected = {"int": int, "float": float, "bool": bool, "null": type(None)}[name]
@@ -349,7 +349,7 @@ _EXACT: dict[str, Any] = {
 _NUMBER_START = frozenset("0123456789+-.")
 
 
-def _resolve_plain(raw: str) -> Any:
+def resolve_plain(raw: str) -> Any:
     """A plain scalar's value under the YAML 1.2 core schema.
 
     Stricter than the core schema in one way: a decimal integer with a leading zero

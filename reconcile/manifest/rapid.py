@@ -1,0 +1,192 @@
+"""The fast reading of manifest files: rapidyaml parses, its JSON form is loaded.
+
+rapidyaml (``ryml``) parses a file some 20 times faster than libyaml's events reach
+Python, but its JSON form of a document is not the YAML 1.2 core schema: it drops
+tags and anchors, writes aliases as ``"*name"`` strings, keeps duplicate keys and
+rewrites some plain scalars (``inf`` becomes ``".inf"``). So this reader only
+answers for a file it can prove it reads exactly as the line-numbered reader
+(:mod:`~reconcile.manifest.yaml12`) would, and says ``None`` for every other file:
+
+- the text has no tag, anchor, alias, directive or explicit key (``!``, ``&``, ``*``,
+  ``%``, ``?`` where YAML reads them), no tab, no character libyaml refuses, no line
+  break other than LF or CRLF (libyaml counts the others as lines), and no more
+  characters than the longest scalar allowed (:data:`MAX_SCALAR_CHARS`);
+- rapidyaml parses it and writes it as JSON (it refuses nesting deeper than 64);
+- no mapping repeats a key, no string could have been a plain scalar of another
+  type (``~``, ``0x1F``, ``.inf``, ``True``, ...), and no key is ``<<``;
+- every number is resolved from its text as written, by the same rules.
+
+Anything else, including every problem, is read again by the line-numbered reader,
+so messages keep their exact ``file:line``. Lines of a file read here are found
+later, only when asked (:mod:`~reconcile.manifest.lines`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from reconcile.manifest.yaml12 import MAX_SCALAR_CHARS, resolve_plain
+
+try:
+    import ryml
+except ImportError:  # pragma: no cover - rapidyaml is a dependency; without it, read slowly
+    ryml = None
+
+_TOKEN_BEFORE = frozenset(b" \n\r[]{},:")
+_INDICATORS = (b"!", b"&", b"*", b"%", b"@", b"`")
+"""Characters that start a tag, an anchor, an alias, a directive or nothing (reserved)
+where a token starts: the JSON form loses what they mean, or libyaml refuses them."""
+_OPENING = frozenset(b" \n\r,[{")
+_FLOW_COLONS = (b"[:", b"{:", b",:", b":]", b":}", b":,")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n\r"
+_NON_ASCII = bytes(range(0x80, 0x100))
+_REFUSED_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+"""U+FFFE and U+FFFF (not characters), LS and PS (line breaks to libyaml)."""
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+"""C1 controls, NEL among them, which libyaml refuses or counts as a line break."""
+_NOT_A_STRING = re.compile(
+    r'"(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|<<|\*[^"]*'
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|0o[0-7]+|0x[0-9a-fA-F]+"
+    r'|[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"'
+)
+"""A JSON string that a plain scalar of another type, an alias or a merge key may have
+become (a quoted scalar of that text is a string, but the JSON no longer tells)."""
+
+
+class _NotExact(Exception):
+    """The JSON form may differ from what the line-numbered reader reads."""
+
+
+def available() -> bool:
+    """Whether rapidyaml can be used here."""
+    return ryml is not None
+
+
+def documents(data: bytes, text: str) -> list[Any] | None:
+    """The documents of a manifest file as plain values, or None: read it line by line.
+
+    ``data`` is the file's bytes, ``text`` the same decoded (both already checked for
+    size, NUL bytes and UTF-8). An empty document is None in the list.
+    """
+    if ryml is None or not _plain_text(data, text):
+        return None
+    try:
+        with quiet_stderr():
+            tree = ryml.parse_in_arena(data)
+        root = tree.root_id()
+        nodes = list(ryml.children(tree, root)) if tree.is_stream(root) else [root]
+        found = []
+        for node in nodes:
+            emitted = _emit(tree, node)
+            found.append(None if emitted is None else _load(emitted))
+        return found
+    except (_NotExact, RecursionError, ValueError, ryml.ExceptionBasic, RuntimeError):
+        return None
+
+
+def _plain_text(data: bytes, text: str) -> bool:
+    """No YAML feature the JSON form loses, no character libyaml sees otherwise, and none
+    of the flow forms that rapidyaml reads and libyaml refuses (a bracket closing
+    nothing, a colon beside a bracket or comma, a comment or a colon after a space on a
+    line with a bracket). False alarms are safe: the file is then read line by line."""
+    if len(text) > MAX_SCALAR_CHARS or b"\t" in data:
+        return False
+    odd = data.translate(None, _PRINTABLE_ASCII)
+    if odd:  # what is left of the text: controls, and UTF-8 sequences whole
+        if odd.translate(None, _NON_ASCII):
+            return False  # a control character
+        if any(refused in odd for refused in _REFUSED_UTF8) or _C1.search(odd):
+            return False
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return False
+    for character in _INDICATORS:
+        if character in data and _starts_token(data, character):
+            return False
+    if b"?" in data and any(
+        data[p + 1 : p + 2] in (b"", b" ", b"\n", b"\r") for p in _where(data, b"?", token=True)
+    ):
+        return False
+    if b"[" in data or b"{" in data:
+        return _plain_flow(data)
+    return b"]" not in data and b"}" not in data
+
+
+def _plain_flow(data: bytes) -> bool:
+    if any(colon in data for colon in _FLOW_COLONS):
+        return False
+    for closing in (b"]", b"}"):
+        if any(p == 0 or data[p - 1] in _OPENING for p in _where(data, closing)):
+            return False
+    for mark in (b" #", b" :"):
+        for position in _where(data, mark):
+            line = data[data.rfind(b"\n", 0, position) + 1 : position]
+            if b"[" in line or b"{" in line:
+                return False
+    return True
+
+
+def _starts_token(data: bytes, character: bytes) -> bool:
+    return next(_where(data, character, token=True), None) is not None
+
+
+def _where(data: bytes, part: bytes, *, token: bool = False) -> Iterator[int]:
+    """Where ``part`` occurs in ``data`` (only where a token may start, with ``token``)."""
+    position = data.find(part)
+    while position >= 0:
+        if not token or position == 0 or data[position - 1] in _TOKEN_BEFORE:
+            yield position
+        position = data.find(part, position + 1)
+
+
+def _emit(tree: Any, node: int) -> str | None:
+    with quiet_stderr():
+        emitted: str | None = ryml.emit_json_malloc(tree, node)
+    if emitted is None:
+        return None
+    if _NOT_A_STRING.search(emitted):
+        raise _NotExact
+    return emitted
+
+
+def _load(emitted: str) -> Any:
+    # A lone surrogate means rapidyaml decoded an escape libyaml refuses.
+    emitted.encode("utf-8")
+    return json.loads(
+        emitted,
+        object_pairs_hook=_mapping,
+        parse_int=resolve_plain,
+        parse_float=resolve_plain,
+        parse_constant=_constant,
+    )
+
+
+def _mapping(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        raise _NotExact  # a duplicate key: the line-numbered reader reports it
+    return mapping
+
+
+def _constant(name: str) -> Any:
+    raise _NotExact
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """rapidyaml prints its own error report to the C stderr before raising: hide it
+    (the line-numbered reader then reports the problem in one line)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

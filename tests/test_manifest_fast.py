@@ -1,0 +1,154 @@
+"""The fast reader (rapidyaml) reads a file exactly as the line-numbered reader, or not at all.
+
+Every text here is read both ways: where the fast reader answers, its values and
+every line it finds must be those of :mod:`reconcile.manifest.yaml12`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconcile.manifest import parse_manifest, rapid
+from reconcile.manifest.lines import ComposedLines, RapidLines
+from reconcile.manifest.yaml12 import Composer
+
+TOKENS = [
+    "x", "~", "null", "Null", "NULL", "true", "True", "false", "FALSE", "yes", "no", "on",
+    ".inf", "-.inf", "+.inf", "inf", "nan", ".NaN", "0x1F", "0o17", "017", "0", "-0", "+1",
+    "1.", "1.5", ".5", "1e3", "-1.5e-3", "12345678901234567890", "1_000", "2026-12-31",
+    "12:30", "a b", "a#b", "a: b", "*x", "&x", "!x", "<<", "%x", "? x", "", "é", "\\t",
+    "-", "[]", "{}", "'", '"', "\u2028", "\x85", "a\tb", "@x", "`x", "|x", ">x", "#x",
+    "x #y", ",x", "x,y", "-x", "- x", ":x", "x:", "]", "}", "a]", "x:y", "x: y", "x :",
+    "a,", "[", "{", "x ]", "\\", "\\n",
+]  # fmt: skip
+
+
+def _scalar(draw: Any) -> str:
+    token = draw(st.sampled_from(TOKENS))
+    style = draw(st.sampled_from(["plain", "single", "double"]))
+    if style == "single":
+        return "'" + token.replace("'", "''") + "'"
+    if style == "double":
+        return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return token
+
+
+@st.composite
+def manifests(draw: Any) -> str:
+    lines = ["tickets:"]
+    for number in range(draw(st.integers(1, 3))):
+        lines.append(f"- id: REQ-{number + 1:04d}")
+        lines.append("  fields:")
+        for _ in range(draw(st.integers(1, 4))):
+            key = draw(st.sampled_from(["a", "b", "c", "x y", "'q'", "inf", "1"]))
+            if draw(st.booleans()):
+                lines.append(f"    {key}: {_scalar(draw)}")
+            else:
+                items = ", ".join(_scalar(draw) for _ in range(draw(st.integers(0, 3))))
+                lines.append(f"    {key}: [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+def _slow(text: str) -> list[Any] | None:
+    problems: list[Any] = []
+    documents = Composer(text, "m.yaml", problems).documents()
+    if documents is None or problems:
+        return None
+    return [None if root is None else root.plain() for root in documents]
+
+
+def _same_reading(text: str) -> None:
+    data = text.encode("utf-8")
+    fast = rapid.documents(data, text)
+    if fast is None:
+        return
+    assert fast == _slow(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(manifests())
+def test_the_fast_reader_reads_as_the_line_numbered_one_or_declines(text: str) -> None:
+    _same_reading(text)
+
+
+@pytest.mark.parametrize("token", TOKENS)
+@pytest.mark.parametrize(
+    "style",
+    ["{}", "'{}'", '"{}"', "[{}]", "\n  - {}", "[{}, x]", "[x, {}]", "{{k: {}}}", "{{{}: v}}"],
+)
+def test_each_tricky_scalar_reads_the_same(token: str, style: str) -> None:
+    _same_reading("a: " + style.format(token) + "\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x 1\nb: *x\n",
+        "a: !!str 12\n",
+        "a: 1\na: 2\n",
+        "b: {<<: {c: 1}}\n",
+        "%YAML 1.2\n---\na: 1\n",
+        "a: 1\n---\nb: 2\n",
+        "a: 'x\n\n  y'\n",
+        "a: |\n  x\n  y\n",
+        'a: "\\ud800"\n',
+        "a: x\x7f\n",
+        "a: 1\r\nb: 2\r\n",
+        "a: 1\rb: 2\n",
+    ],
+)
+def test_what_the_json_form_loses_is_read_the_same_or_declined(text: str) -> None:
+    _same_reading(text)
+
+
+TICKETS = """\
+defaults:
+  fields:
+    priority: High
+sensitive: [secret]
+tickets:
+  - id: REQ-0501
+    fields:
+      summary: "Quoted
+        over two lines"
+      notes: |
+        a block
+        scalar
+      tags: [a, b]
+      due: 2026-12-31
+    sensitive:
+      - token
+  -
+    id: REQ-0502
+    key: onboarding-alice
+    type: REQ
+    fields: {summary: flow, priority: Low}
+  - {id: REQ-0503, fields: {summary: all flow}}
+"""
+
+
+def _lines(ticket: Any) -> list[Any]:
+    key = ticket.key_location.line if ticket.key_location else None
+    return [
+        ticket.location.line,
+        key,
+        [(f.key, f.location.line, f.default) for f in ticket.fields],
+        {k: v.line for k, v in ticket.sensitive_locations.items()},
+    ]
+
+
+def test_lines_found_later_are_the_line_numbered_readers() -> None:
+    fast = parse_manifest(TICKETS, "m.yaml")
+    assert isinstance(fast[0].document.lines, RapidLines)
+    found = [_lines(ticket) for ticket in fast]
+    documents = Composer(TICKETS, "m.yaml", []).documents()
+    assert documents is not None
+    exact = ComposedLines("m.yaml", documents)
+    for ticket in fast:
+        ticket.document.lines = exact
+    assert found == [_lines(ticket) for ticket in fast]
+    assert found[0][0] == 6 and found[1][:2] == [18, 19] and found[2][0] == 22
