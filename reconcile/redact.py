@@ -12,14 +12,17 @@ never formatting a secret in the first place. :func:`mask_values` masks the valu
 
 from __future__ import annotations
 
-import base64
-import json
-import logging
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    import logging
+
+# base64, json and logging are imported where they are used: the CLI's output streams
+# import this module on every start, ``reconcile --version`` included (issue 11).
 
 REDACTED = "[redacted]"
 
@@ -35,6 +38,8 @@ def encoded_forms(value: str) -> set[str]:
     """``value`` and the forms it is sent or echoed in: URL-encoded (``%40`` and ``+``
     for a space, as in a form body) and base64 (standard and URL-safe, with and without
     padding, as in an HTTP Basic header or a JWT part)."""
+    import base64
+
     forms = {value, quote(value, safe=""), quote_plus(value), quote(value)}
     raw = value.encode("utf-8")
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
@@ -87,6 +92,8 @@ def mask_values(text: str, values: Iterable[Any]) -> str:
     A string or number is masked as it is, JSON-escaped and in its encoded forms; a
     list item by item.
     """
+    import json
+
     forms: set[str] = set()
     for value in values:
         for item in value if isinstance(value, list) else [value]:
@@ -105,14 +112,18 @@ def scrub(text: str) -> str:
     return SECRETS.scrub(text)
 
 
-class RedactingFilter(logging.Filter):
+class RedactingFilter:
     """Masks known secrets, JWT-shaped strings and bearer credentials in a log record.
 
     It renders the message (and any traceback) once, scrubs it and stores the result,
-    so no handler downstream can format a secret back in.
+    so no handler downstream can format a secret back in. A filter is any object with
+    this ``filter`` method (``logging.Filterer.addFilter`` takes it as it takes a
+    ``logging.Filter``); not subclassing one keeps ``logging`` out of start-up.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        import logging
+
         record.msg = SECRETS.scrub(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 
 import click
 
+from reconcile import __version__
 from reconcile.cli.examples import add_examples
 from reconcile.errors import ExitStatus, ManifestError, ReconcileError
 
@@ -57,8 +57,6 @@ class LazyGroup(click.Group):
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from reconcile import __version__  # reads the installed metadata: only when asked
-
     click.echo(f"reconcile, version {__version__}")
     ctx.exit()
 
@@ -84,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             status = _run(argv)
         except Exception:  # a bug: its traceback still goes through the secret scrubber
+            import traceback  # only for a bug: not on every start
+
             click.echo("Error: unexpected error (a bug in reconcile); traceback:", err=True)
             traceback.print_exc()
             status = ExitStatus.ERROR
