@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import pytest
@@ -74,6 +75,14 @@ def test_a_nested_value_is_described_path_by_path() -> None:
     )
     assert changes_inside(None, [{"n": 1}], [{"n": 2}]) == (
         ItemChange(CHANGED, 2, old=1, path=(0, "n")),
+    )
+
+
+def test_a_value_that_is_not_json_is_described_too() -> None:
+    """Library callers may build a FieldChange of their own values: they are not remembered
+    by their JSON text, but described all the same."""
+    assert changes_inside(None, [date(2026, 1, 1)], [date(2026, 1, 2)]) == (
+        ItemChange(CHANGED, date(2026, 1, 2), old=date(2026, 1, 1), path=(0,)),
     )
 
 
