@@ -148,7 +148,10 @@ class ClientCredentials:
         post: TokenPost,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ):
+        """``clock`` schedules refreshes; ``wall_clock`` (seconds since the epoch) reads the
+        token's ``exp``. Tests pass a ``ManualClock``'s time for both."""
         SECRETS.add(client_secret)
         SECRETS.add(f"{client_id}:{client_secret}")  # an HTTP Basic credential
         self.token_url = token_url
@@ -157,6 +160,7 @@ class ClientCredentials:
         self._secret = client_secret
         self._post = post
         self._clock = clock
+        self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
@@ -195,7 +199,7 @@ class ClientCredentials:
         token = token.strip()
         SECRETS.add(token)
         lifetime = _expires_in(answer.get("expires_in"))
-        remaining = _remaining(token)
+        remaining = _remaining(token, self._wall_clock())
         # The exp claim caps expires_in (exp is whole seconds, so a short token may live
         # less than expires_in says); an exp already past means skewed clocks: ignored.
         if remaining is not None and remaining > 0 and (lifetime is None or remaining < lifetime):
@@ -208,13 +212,14 @@ class ClientCredentials:
             self._refresh_at = started + max(lifetime - margin, 0.0)
 
 
-def _remaining(token: str) -> float | None:
-    """Seconds until the token's ``exp`` by this machine's clock, or None without one."""
+def _remaining(token: str, now: float) -> float | None:
+    """Seconds from ``now`` (this machine's clock) until the token's ``exp``, or None
+    without one."""
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.PyJWTError:
         return None
-    return float(exp) - time.time() if isinstance(exp, (int, float)) else None
+    return float(exp) - now if isinstance(exp, (int, float)) else None
 
 
 def _expires_in(value: Any) -> float | None:

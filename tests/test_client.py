@@ -33,6 +33,7 @@ from reconcile.errors import (
 )
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, DEMO_READER, DEMO_WRITER
+from reconcile.sandbox.clock import ManualClock
 
 from sandbox_api import token_url
 
@@ -350,29 +351,42 @@ def test_token_file(sandbox: Any, tmp_path: Path) -> None:
 def test_client_credentials_survive_token_expiry_with_few_token_requests(
     sandbox_factory: Any,
 ) -> None:
-    sandbox = sandbox_factory(demo=True, token_lifetime=2, latency_ms=50)
-    env = {"RECONCILE_CLIENT_SECRET": DEMO_ADMIN.secret}
-    settings = settings_for(sandbox, client_id=DEMO_ADMIN.client_id, parallelism=8)
+    """Tokens that live 2 s, a run of about 2.9 s: the source renews them before they
+    expire, with a handful of token requests. The sandbox and the token source share a
+    ``ManualClock`` that each request's 6 ms latency moves on: no test time is slept."""
+    clock = ManualClock()
+    sandbox = sandbox_factory(clock=clock, demo=True, token_lifetime=2, latency_ms=6)
+    settings = settings_for(sandbox, parallelism=8)
     with client_for(sandbox) as admin:
         ids = [t.object_id for t in Manager(admin).read_all()]
     sandbox.reset_stats()
-    started = time.monotonic()
-    with connect(settings, write=True, env=env) as client:
+    started = clock.time()
+    transport = Transport(settings)
+    source = ClientCredentials(
+        token_url(sandbox),
+        DEMO_ADMIN.client_id,
+        DEMO_ADMIN.secret,
+        transport.post_token,
+        clock=clock.time,
+        wall_clock=clock.time,
+    )
+    with TicketingClient(settings, source, transport=transport) as client:
         with ThreadPoolExecutor(max_workers=8) as pool:
             work = (ids * 20)[:480]
             tickets = list(pool.map(client.get_ticket, work))
         counts = client.request_counts()
-    elapsed = time.monotonic() - started
+    elapsed = clock.time() - started
     stats = sandbox.stats()
     assert elapsed > 2.5, "the run must outlive the 2 s tokens"
     assert [t.object_id for t in tickets] == work
-    assert stats["by_method_status"]["GET"]["200"] == 480
+    assert stats["by_method_status"]["GET"] == {"200": 480}  # renewed before expiry: no 401
     assert 2 <= stats["by_route"]["token"] <= 6  # a handful, not hundreds
-    assert counts["token"] == stats["by_route"]["token"]
+    assert counts["token"] == stats["by_route"]["token"] == source.fetches
 
 
 def test_401_refreshes_client_credentials_once(sandbox_factory: Any) -> None:
-    sandbox = sandbox_factory(demo=True, token_lifetime=3)
+    clock = ManualClock()
+    sandbox = sandbox_factory(clock=clock, demo=True, token_lifetime=3)
     settings = settings_for(sandbox)
     transport = Transport(settings)
     frozen = ClientCredentials(
@@ -384,7 +398,7 @@ def test_401_refreshes_client_credentials_once(sandbox_factory: Any) -> None:
     )
     with TicketingClient(settings, frozen, transport=transport) as client:
         client.get_ticket("REQ-0509")
-        time.sleep(4.1)  # past the cached token's exp (whole seconds): the server rejects it
+        clock.advance(4.1)  # past the cached token's exp (whole seconds): the server rejects it
         assert client.get_ticket("REQ-0509").object_id == "REQ-0509"
     stats = sandbox.stats()
     assert stats["by_method_status"]["GET"] == {"200": 2, "401": 1}
