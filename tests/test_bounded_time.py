@@ -80,6 +80,7 @@ def test_a_dribbling_server_cannot_hold_a_read_beyond_the_timeout(
     assert 1 <= sandbox.stats()["by_route"]["get"] <= 2  # at most the first try and a retry
 
 
+@pytest.mark.slow  # the write in flight gets apply's full grace (INTERRUPT_GRACE, 2 s)
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_ends_apply_while_a_write_answer_is_stuck(
     sandbox_factory: Any, tmp_path: Path, signum: int, status: int

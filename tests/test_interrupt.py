@@ -26,6 +26,7 @@ from reconcile.client import TicketingClient
 from reconcile.config import Settings
 from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
+from reconcile.sandbox.clock import SystemClock
 
 from sandbox_api import edit_by_hand, field_ids
 
@@ -66,6 +67,18 @@ def reconcile(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complete
     )  # fmt: skip
 
 
+class LatencyUntilSwitchedOff(SystemClock):
+    """The wall clock, whose waits (the sandbox's latency) can be switched off: the
+    latency keeps writes in flight when the signal comes; the rerun needs none."""
+
+    def __init__(self) -> None:
+        self.waits = True
+
+    def sleep(self, seconds: float) -> None:
+        if self.waits:
+            super().sleep(seconds)
+
+
 def committed(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [e for e in sandbox.stats()["writes"]["log"] if e["action"] == "update"]
 
@@ -76,7 +89,8 @@ def committed(sandbox: Sandbox) -> list[dict[str, Any]]:
 def test_signal_mid_apply_finishes_in_flight_writes_and_a_rerun_converges(
     sandbox_factory, tmp_path: Path, signum: int, status: int
 ) -> None:
-    sandbox = sandbox_factory(demo=True, tickets=120, latency_ms=LATENCY_MS)
+    clock = LatencyUntilSwitchedOff()
+    sandbox = sandbox_factory(clock=clock, demo=True, tickets=120, latency_ms=LATENCY_MS)
     tickets = req_tickets(sandbox)
     assert len(tickets) >= 50  # enough to read them through the list endpoint
     (tmp_path / "m.yaml").write_text(
@@ -115,6 +129,7 @@ def test_signal_mid_apply_finishes_in_flight_writes_and_a_rerun_converges(
     assert all(e["status"] == "updated" for e in outcomes)
     assert sandbox.stats()["writes"]["patches"] == len(writes)  # no write started after
 
+    clock.waits = False
     rerun = reconcile("apply", "m.yaml", "--auto-approve", env=env, cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert f"Apply: {len(tickets) - len(writes)} updated, 0 failed" in rerun.stdout

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from reconcile.auth import StaticToken
 from reconcile.client import TicketingClient
 from reconcile.config import Settings
@@ -247,8 +249,10 @@ def test_manifest_error_names_file_and_line_and_sends_nothing(cli, sandbox):
     assert sandbox.stats()["by_method"].get("PATCH", 0) == 0
 
 
+@pytest.mark.slow  # it must outlive real 2 s tokens: the CLI's token source keeps real time
 def test_client_credentials_token_is_refreshed_during_a_long_apply(cli, sandbox_factory):
-    """Several hundred tickets, tokens that live 2 s: a handful of token requests, no 401."""
+    """Several hundred tickets, tokens that live 2 s: a handful of token requests, no 401.
+    (The same without sleeping, on a shared ManualClock: test_client.py.)"""
     sandbox = sandbox_factory(demo=True, tickets=300, token_lifetime=2, latency_ms=15)
     text_field = {"REQ": "summary", "CTC": "title", "PMT": "payee"}
     listed = [t["object_id"] for t in list_tickets(sandbox)]
