@@ -177,6 +177,11 @@ class Faults:
                     return UNAUTHORIZED
         return None
 
+    def reshapes(self, route: str) -> bool:
+        """Whether ``get`` answers or ``list`` items are answered in another shape."""
+        drop, changes = self._reshape.get(route, ((), {}))
+        return bool(drop or changes)
+
     def reshape(self, route: str, ticket: dict[str, Any]) -> dict[str, Any]:
         """A ``get`` answer or ``list`` item with the configured keys dropped and set."""
         drop, changes = self._reshape.get(route, ((), {}))
