@@ -10,10 +10,12 @@ text that rapidyaml had to rewrite), it reads the file line by line instead, onc
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
+from reconcile.errors import ManifestError
 from reconcile.manifest import rapid
-from reconcile.manifest.model import Steps
+from reconcile.manifest.model import Steps, file_problem
 from reconcile.manifest.yaml12 import Collection, Composer, Node
 
 
@@ -45,40 +47,70 @@ class ComposedLines:
 
 
 class RapidLines:
-    """Lines of a file read fast; the file is parsed again on the first question."""
+    """Lines of a file read fast; the file is parsed again on the first question.
 
-    __slots__ = ("_exact", "_index", "data", "path")
+    A file read from disk is not kept: it is read again then (and refused if it
+    changed meanwhile). Only the last few files asked about keep their parsed copy.
+    """
 
-    def __init__(self, path: str, data: bytes):
+    __slots__ = ("_checksum", "_data", "_exact", "_index", "_last", "path")
+
+    def __init__(self, path: str, data: bytes, *, kept: bool = True):
         self.path = path
-        self.data = data
+        self._data = data if kept else None
+        self._checksum = (len(data), zlib.crc32(data))
         self._index: _Pointers | None = None
         self._exact: ComposedLines | None = None
+        self._last = (0, 1)  # the offset and line of the last answer: most come in order
 
     def line(self, document: int, steps: Steps, *, key: bool) -> int:
         if self._exact is None:
-            if self._index is None:
-                self._index = _Pointers(self.data)
-            offset = self._index.offset(document, steps, key=key)
+            index = self._index
+            if index is None:
+                index = self._index = _Pointers(self.data())
+                _recent.append(self)
+                if len(_recent) > _RECENT:
+                    _recent.pop(0)._index = None
+            offset = index.offset(document, steps, key=key)
             if offset is not None:
-                return self.data.count(b"\n", 0, offset) + 1
-            self._exact = self._compose()
+                start, line = self._last if self._last[0] <= offset else (0, 1)
+                line += index.data.count(b"\n", start, offset)
+                self._last = (offset, line)
+                return line
+            self._exact = self._compose(index.data)
         return self._exact.line(document, steps, key=key)
 
-    def release(self) -> None:
-        """Forget the parsed copy (it is made again if another line is asked for)."""
-        self._index = None
+    def data(self) -> bytes:
+        """The file's bytes as they were read."""
+        if self._data is not None:
+            return self._data
+        try:
+            with open(self.path, "rb") as handle:
+                data = handle.read(self._checksum[0] + 1)
+        except OSError as error:
+            raise self._changed(f"cannot read it again: {error.strerror}") from None
+        if (len(data), zlib.crc32(data)) != self._checksum:
+            raise self._changed("it changed while being read; run again")
+        return data
 
-    def _compose(self) -> ComposedLines:
-        text = self.data.decode("utf-8")
-        documents = Composer(text, self.path, []).documents() or []
+    def _changed(self, why: str) -> ManifestError:
+        return ManifestError([file_problem(self.path, f"cannot tell a line of this file: {why}")])
+
+    def _compose(self, data: bytes) -> ComposedLines:
+        documents = Composer(data.decode("utf-8"), self.path, []).documents() or []
         return ComposedLines(self.path, documents)
+
+
+_RECENT = 2
+_recent: list[RapidLines] = []
+"""The files whose parsed copies are kept (a plan asks about them in file order)."""
 
 
 class _Pointers:
     """rapidyaml's tree of a file parsed in place: a scalar's text lies in the buffer."""
 
     def __init__(self, data: bytes):
+        self.data = data
         self.buffer = bytearray(data)
         self.view = memoryview(self.buffer)
         import ryml
@@ -158,7 +190,14 @@ class _Pointers:
         size = len(needle)
         position = buffer.find(needle, start)
         while position >= 0:
-            if same(text, view[position : position + size]):
+            # A scalar's text follows a space, a line break, an indicator or a quote: other
+            # places are not tested (if the node is one, its line is found the slow way).
+            if (not position or buffer[position - 1] in _BEFORE_SCALAR) and same(
+                text, view[position : position + size]
+            ):
                 return position
             position = buffer.find(needle, position + 1)
         return None
+
+
+_BEFORE_SCALAR = frozenset(b" \n\r-?:,[{'\"")

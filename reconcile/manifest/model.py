@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from reconcile.errors import Problem
 from reconcile.plan import FieldSource, Selector
-from reconcile.schema import TicketType
+from reconcile.schema import Field, TicketType
 
 
 class Location:
@@ -122,6 +122,13 @@ class DeclaredDocument:
     def location(self, steps: Steps, *, key: bool) -> Location:
         return Location.found(self.lines, self.document, steps, key=key)
 
+    def field_location(self, ticket: int, key: str, *, default: bool) -> Location:
+        """Where field ``key`` of the ``ticket``-th ticket was written: in the ticket's
+        fields, or in the defaults."""
+        if default:
+            return self.location(("defaults", "fields", key), key=True)
+        return self.location(("tickets", ticket, "fields", key), key=True)
+
 
 class DeclaredTicket:
     """A ticket as written in a manifest, before the schema is known.
@@ -193,9 +200,7 @@ class DeclaredTicket:
 
     def field_location(self, key: str, *, default: bool) -> Location:
         """Where field ``key`` was written: in the ticket's fields, or in the defaults."""
-        if default:
-            return self.document.location(("defaults", "fields", key), key=True)
-        return self.document.location(("tickets", self.index, "fields", key), key=True)
+        return self.document.field_location(self.index, key, default=default)
 
     def field_items(self) -> list[tuple[str, Any, bool]]:
         """``(key, value, default)`` of the defaults not set by the ticket, then its own."""
@@ -244,32 +249,43 @@ def _keys(own: tuple[str, ...], listed: tuple[str, ...]) -> frozenset[str]:
 
 class FieldLocations(Mapping[str, Location]):
     """Where each desired value of a ticket entry was written, by field UUID, found when
-    asked: ``ids`` and ``keys`` are the field UUIDs and the keys that set them, and keys
-    from ``own_count`` on come from the document's defaults."""
+    asked (the entry's declared values themselves are not kept).
 
-    __slots__ = ("field_keys", "ids", "own_count", "ticket")
+    ``values`` are the desired values (their UUIDs in the order declared); ``keys`` the
+    keys that set them, or None when each is its field's name; keys from ``own_count``
+    on come from the document's defaults.
+    """
+
+    __slots__ = ("desired", "document", "field_keys", "fields", "index", "own_count")
 
     def __init__(
-        self, ticket: DeclaredTicket, ids: tuple[str, ...], keys: tuple[str, ...], own_count: int
+        self,
+        document: DeclaredDocument,
+        index: int,
+        values: Mapping[str, Any],
+        keys: tuple[str, ...] | None,
+        own_count: int,
+        fields: Mapping[str, Field],
     ):
-        self.ticket = ticket
-        self.ids = ids
+        self.document = document
+        self.index = index
+        self.desired = values
         self.field_keys = keys
         self.own_count = own_count
+        self.fields = fields
 
     def __getitem__(self, field_id: str) -> Location:
-        try:
-            index = self.ids.index(field_id)
-        except ValueError:
-            raise KeyError(field_id) from None
-        key = self.field_keys[index]
-        return self.ticket.field_location(key, default=index >= self.own_count)
+        if field_id not in self.desired:
+            raise KeyError(field_id)
+        place = list(self.desired).index(field_id)
+        key = self.fields[field_id].name if self.field_keys is None else self.field_keys[place]
+        return self.document.field_location(self.index, key, default=place >= self.own_count)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
+        return iter(self.desired)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.desired)
 
 
 @dataclass(frozen=True, slots=True)

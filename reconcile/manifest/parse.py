@@ -67,7 +67,7 @@ def parse_manifest(text: str, path: str) -> list[DeclaredTicket]:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: the line-numbered reader says where
         data = b""
-    found, problems = _parse(data, text, path)
+    found, problems = _parse(data, text, path, kept=True)
     problems.extend(_duplicate_tickets(found.tickets))
     problems.extend(_duplicate_policies(found.policies))
     if problems:
@@ -94,7 +94,7 @@ def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
         if unreadable:
             problems.append(unreadable)
             continue
-        found, file_problems = _parse(data, text, str(path))
+        found, file_problems = _parse(data, text, str(path), kept=False)
         tickets.extend(found.tickets)
         policies.extend(found.policies)
         problems.extend(file_problems)
@@ -105,8 +105,10 @@ def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
     return Manifests(tickets, policies)
 
 
-def _parse(data: bytes, text: str, path: str) -> tuple[Manifests, list[Problem]]:
+def _parse(data: bytes, text: str, path: str, *, kept: bool) -> tuple[Manifests, list[Problem]]:
     """One file's ticket entries and policies, and its problems (its input already checked).
+
+    ``kept``: keep the bytes for finding lines later (else the file is read again).
 
     The fast reader answers for most files; a file it cannot read exactly as the
     line-numbered reader would (a problem in it included) is read by the latter.
@@ -115,7 +117,8 @@ def _parse(data: bytes, text: str, path: str) -> tuple[Manifests, list[Problem]]
         if data:
             documents = rapid.documents(data, text)
             if documents is not None:
-                found = _FastReader(RapidLines(path, data)).manifest(documents)
+                lines = RapidLines(path, data, kept=kept)
+                found = _FastReader(lines).manifest(documents)
                 if found is not None:
                     return found, []
         return _parse_text(text, path, [])
@@ -675,11 +678,10 @@ class _FastReader:
             return {}
         if type(fields) is not dict:
             return None
-        intern = sys.intern
         for value in fields.values():
             if type(value) in _CONTAINERS and _height(value) > height:
                 return None
-        return {intern(k): v for k, v in fields.items()}
+        return fields
 
     def key_list(self, listed: Any) -> tuple[str, ...] | None:
         if listed is None:

@@ -83,7 +83,7 @@ def documents(data: bytes, text: str) -> list[Any] | None:
         nodes = list(ryml.children(tree, root)) if tree.is_stream(root) else [root]
         found = []
         for node in nodes:
-            emitted = _emit(tree, node)
+            emitted = _emit(tree, node, 2 * len(data) + 1024)
             found.append(None if emitted is None else _load(emitted))
         return found
     except (_NotExact, RecursionError, ValueError, ryml.ExceptionBasic, RuntimeError):
@@ -144,19 +144,28 @@ def _where(data: bytes, part: bytes, *, token: bool = False) -> Iterator[int]:
         position = data.find(part, position + 1)
 
 
-def _emit(tree: Any, node: int) -> str | None:
+def _emit(tree: Any, node: int, size_hint: int) -> str | None:
+    """The JSON form of a document (None for an empty one).
+
+    Written into a buffer of ours: ``emit_json_malloc`` never frees the copy it makes
+    (rapidyaml 0.15.2), which would keep every file's JSON form in memory.
+    """
+    buffer = bytearray(size_hint)
     with quiet_stderr():
-        emitted: str | None = ryml.emit_json_malloc(tree, node)
-    if emitted is None:
+        failed, size = ryml.emit_json_to_substr(tree, node, buffer)
+        if failed:
+            buffer = bytearray(size)
+            failed, size = ryml.emit_json_to_substr(tree, node, buffer)
+    if failed or not size:
         return None
+    # Strict UTF-8: a lone surrogate means rapidyaml decoded an escape libyaml refuses.
+    emitted = buffer[:size].decode("utf-8")
     if _NOT_A_STRING.search(emitted):
         raise _NotExact
     return emitted
 
 
 def _load(emitted: str) -> Any:
-    # A lone surrogate means rapidyaml decoded an escape libyaml refuses.
-    emitted.encode("utf-8")
     return json.loads(
         emitted,
         object_pairs_hook=_mapping,
@@ -181,12 +190,17 @@ def _constant(name: str) -> Any:
 def quiet_stderr() -> Iterator[None]:
     """rapidyaml prints its own error report to the C stderr before raising: hide it
     (the line-numbered reader then reports the problem in one line)."""
+    global _devnull
     sys.stderr.flush()
+    if _devnull is None:
+        _devnull = os.open(os.devnull, os.O_WRONLY)
     saved = os.dup(2)
     try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
+        os.dup2(_devnull, 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+_devnull: int | None = None

@@ -171,14 +171,17 @@ class _Resolver:
         sensitive = self.keys(ticket, ticket_type, "sensitive")
         known = self.fields_of(ticket_type)
         values: dict[str, Any] = {}
-        ids: list[str] = []
+        chosen: dict[str, int] = {}  # field UUID -> its place in ``keys``
         keys: list[str] = []
         own = ticket.own
         # The ticket's own fields first, so that they win over defaults for the same field.
         declared = list(own.items())
         own_count = len(declared)
         own_set = 0
-        declared += [(k, v) for k, v in ticket.document.defaults.items() if k not in own]
+        named = True  # every key is its field's name: the keys need not be kept
+        defaults = ticket.document.defaults
+        if defaults:
+            declared += [(k, v) for k, v in defaults.items() if k not in own]
         for index, (key, value) in enumerate(declared):
             target = known.get(key, _UNRESOLVED)
             if target is _UNRESOLVED:
@@ -193,21 +196,23 @@ class _Resolver:
                 )
                 continue
             field_id = target.id
-            if field_id in ids:
-                earlier = ids.index(field_id)
-                if default and keys[earlier] in own:
+            earlier = chosen.get(field_id)
+            if earlier is not None:
+                earlier_key = keys[earlier]
+                if default and earlier_key in own:
                     continue
                 self.error(
                     ticket,
                     ticket.field_location(key, default=default),
-                    f"{ticket.name}: {key!r} and {keys[earlier]!r} (at "
-                    f"{ticket.field_location(keys[earlier], default=keys[earlier] not in own)}) "
+                    f"{ticket.name}: {key!r} and {earlier_key!r} (at "
+                    f"{ticket.field_location(earlier_key, default=earlier_key not in own)}) "
                     f"both set field {target.name!r}",
                 )
                 continue
-            ids.append(field_id)
+            chosen[field_id] = len(keys)
             keys.append(key)
             own_set += not default
+            named &= key == target.name
             # A sensitive value is never quoted in a problem: it would reach logs and CI output.
             reason = target.check(value, sensitive=field_id in sensitive)
             if reason is not None:
@@ -235,7 +240,14 @@ class _Resolver:
             values=values,
             sensitive=sensitive,
             protected=self.keys(ticket, ticket_type, "protected"),
-            locations=FieldLocations(ticket, tuple(ids), tuple(keys), own_set),
+            locations=FieldLocations(
+                ticket.document,
+                ticket.index,
+                values,
+                None if named else tuple(keys),
+                own_set,
+                ticket_type.fields_by_id,
+            ),
             key=ticket.key,
             key_field=key_field.id if key_field is not None else None,
             team=ticket.team,
