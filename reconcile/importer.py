@@ -1,6 +1,8 @@
 """Import: live tickets into a manifest that plans with no changes against the same tenant.
 
-:func:`render_import` is pure (live tickets + schema → YAML text). The manifest
+:func:`import_tickets` reads the tickets through a :class:`~reconcile.manager.Manager`
+(by ID, or every ticket of the list endpoint) and renders them with
+:func:`render_import`, which is pure (live tickets + schema → YAML text). The manifest
 writer (:mod:`reconcile.manifest.write`, shared with ``adopt``) emits the text and
 decides the quoting, so the output reads back *exactly* under the manifest loader and
 stays unambiguous for other tools; a date field's value is written plain.
@@ -20,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconcile.errors import ReconcileError
+from reconcile.errors import ApiError, ListUnsupported, ReconcileError
+from reconcile.manager import Manager
 from reconcile.manifest.write import DateText, dump_manifest
 from reconcile.plan import ticket_sort_key
 from reconcile.schema import Field, Schema, TicketType, is_empty
@@ -40,6 +43,36 @@ class Imported:
     text: str
     tickets: int
     notes: tuple[str, ...] = ()
+
+
+def import_tickets(
+    manager: Manager,
+    ids: Sequence[str] = (),
+    *,
+    every: bool = False,
+    prefix: str | None = None,
+    team: str | None = None,
+    fields: Sequence[str] = (),
+) -> Imported:
+    """The manifest of the live tickets ``ids``, or (``every``) of every ticket the list
+    endpoint returns, of type ``prefix`` and team ``team`` when given.
+
+    :class:`~reconcile.errors.ApiError` naming each ticket that could not be read, or
+    the list endpoint's absence with ``every``.
+    """
+    if every:
+        try:
+            listed = manager.read_all()
+        except ListUnsupported as error:
+            raise ApiError(f"--all needs the list endpoint: {error}") from None
+        tickets = filter_listed(listed, prefix=prefix, team=team)
+    else:
+        live = manager.read_live(sorted(set(ids), key=ticket_sort_key))
+        failed = [(i, r) for i, r in live.items() if isinstance(r, ApiError)]
+        if failed:
+            raise ApiError("; ".join(f"{i}: {r}" for i, r in failed))
+        tickets = [r for r in live.values() if not isinstance(r, ApiError)]
+    return render_import(tickets, manager.schema, fields)
 
 
 def render_import(

@@ -70,7 +70,6 @@ from reconcile.policy import expand, summarize
 from reconcile.saved_plan import SavedPlan, prepare, read_saved_plan
 from reconcile.schema import Schema
 from reconcile.ticket import LiveTicket
-from reconcile.writeback import write_ids
 
 LIST_MIN_TICKETS = 50
 """Below this many declared tickets, one GET each is cheap enough: never list."""
@@ -658,6 +657,9 @@ def write_back_ids(report: ApplyReport, paths: Sequence[str | Path]) -> ApplyRep
     ids = report.created_ids
     if not ids:
         return report
+    # Imported here: the round-trip YAML editor is needed only once a ticket was created.
+    from reconcile.writeback import write_ids
+
     try:
         return replace(report, written_back=tuple(write_ids(ids, paths)))
     except ReconcileError as error:

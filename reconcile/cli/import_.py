@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from reconcile.cli.options import connection_options, open_manager, parallelism_option
-from reconcile.errors import ApiError, ExitStatus, ListUnsupported
-from reconcile.importer import filter_listed, render_import
-from reconcile.plan import ticket_sort_key
+from reconcile.errors import ExitStatus
+from reconcile.importer import import_tickets
 from reconcile.ticket import DISPLAY_ID
 
 
@@ -59,19 +58,9 @@ def import_(
         )
     names = [n.strip() for n in (fields or "").split(",") if n.strip()]
     with open_manager(params, write=False) as (_, manager):
-        if import_all:
-            try:
-                listed = manager.read_all()
-            except ListUnsupported as error:
-                raise ApiError(f"--all needs the list endpoint: {error}") from None
-            tickets = filter_listed(listed, prefix=prefix, team=team)
-        else:
-            live = manager.read_live(sorted(set(ids), key=ticket_sort_key))
-            failed = [(i, r) for i, r in live.items() if isinstance(r, ApiError)]
-            if failed:
-                raise ApiError("; ".join(f"{i}: {r}" for i, r in failed))
-            tickets = [r for r in live.values() if not isinstance(r, ApiError)]
-        imported = render_import(tickets, manager.schema, names)
+        imported = import_tickets(
+            manager, ids, every=import_all, prefix=prefix, team=team, fields=names
+        )
     for note in imported.notes:
         click.echo(f"! {note}", err=True)
     if output is None:

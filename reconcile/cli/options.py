@@ -20,15 +20,20 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconcile.cli.logs import setup_logging
 from reconcile.cli.output import progress_factory
-from reconcile.client import TicketingClient, connect
 from reconcile.config import FILE_KEYS, SPEC_BY_NAME, Settings, load_settings
-from reconcile.manager import Manager, Shard
+
+if TYPE_CHECKING:
+    from reconcile.client import TicketingClient
+    from reconcile.manager import Manager, Shard
+
+# The client and the Manager (requests, urllib3) are imported when a command opens
+# one: `validate` declares its options from here and must not pay for them.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,6 +150,8 @@ allow_protected_option = click.option(
 def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
     if value is None:
         return None
+    from reconcile.manager import Shard
+
     try:
         return Shard.parse(value)
     except ValueError as error:
@@ -179,6 +186,8 @@ def open_manager(
 
     The client and the journal are closed when the ``with`` block ends, also on errors.
     """
+    from reconcile.manager import Manager
+
     setup_logging(params.get("verbose") or 0)
     settings, secrets = settings_for(params)
     with Manager.open(
@@ -193,6 +202,8 @@ def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, Ticke
     ``write`` asks preflight to check that the token may update tickets, so a run that
     would fail at the first PATCH fails before any request instead.
     """
+    from reconcile.client import connect
+
     setup_logging(params.get("verbose") or 0)
     settings, secrets = settings_for(params)
     return settings, connect(settings, write=write, env=secrets)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from reconcile.config import load_settings, manifest_paths
+from reconcile.cli.options import paths_argument
+from reconcile.config import load_settings
 from reconcile.errors import ExitStatus
-from reconcile.lock import find_lock, read_lock
-from reconcile.manifest import find_manifest_files, load_manifests, resolve_tickets
+from reconcile.validation import validate_manifests
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@paths_argument
 @click.option(
     "--schema",
     "schema_file",
@@ -33,15 +33,10 @@ def validate(paths: tuple[str, ...], schema_file: Path | None, config: str | Non
     Always checked: YAML syntax, structure, duplicates, ticket ID format. With a
     schema lock (`reconcile schema pull`) also field names, value types and options.
     """
-    settings = load_settings({"config": config})
-    sources = manifest_paths(paths, settings)
-    declared = load_manifests(sources)
-    lock = schema_file or find_lock(settings.config_path)
-    if lock is not None:
-        resolve_tickets(declared, read_lock(lock))
-        checked = f"against the schema lock {lock}"
+    done = validate_manifests(paths, load_settings({"config": config}), schema_file)
+    if done.lock is not None:
+        checked = f"against the schema lock {done.lock}"
     else:
         checked = "structure only: no schema lock (run `reconcile schema pull` to add one)"
-    files = len(find_manifest_files(sources))
-    click.echo(f"Valid: {len(declared)} ticket(s) in {files} file(s), {checked}.")
+    click.echo(f"Valid: {done.tickets} ticket(s) in {done.files} file(s), {checked}.")
     return ExitStatus.OK

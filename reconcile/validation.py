@@ -1,0 +1,43 @@
+"""Offline validation of manifests (``reconcile validate``): no network, no token.
+
+Always checked: YAML syntax, structure, duplicates, ticket ID format. With a schema
+lock (``reconcile schema pull``) also field names, value types and options, exactly
+as planning resolves them against the live schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconcile.config import Settings, manifest_paths
+from reconcile.lock import find_lock, read_lock
+from reconcile.manifest import find_manifest_files, load_manifests, resolve_tickets
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What was checked: how many tickets in how many files, against which lock."""
+
+    tickets: int
+    files: int
+    lock: Path | None
+    """The schema lock the fields were checked against; None: structure only."""
+
+
+def validate_manifests(
+    paths: Sequence[str], settings: Settings, schema_lock: Path | None = None
+) -> Validation:
+    """Check the manifests in ``paths`` (else the ``manifests`` setting); one
+    :class:`~reconcile.errors.ManifestError` with every problem when they are invalid.
+
+    ``schema_lock`` defaults to the lock beside the config file, else in the current
+    directory, when there is one.
+    """
+    sources = manifest_paths(paths, settings)
+    declared = load_manifests(sources)
+    lock = schema_lock or find_lock(settings.config_path)
+    if lock is not None:
+        resolve_tickets(declared, read_lock(lock))
+    return Validation(len(declared), len(find_manifest_files(sources)), lock)
