@@ -105,7 +105,7 @@ def test_nothing_inside_to_describe(field_type: str | None, before: Any, after: 
 ITEMS = st.lists(st.sampled_from("abcdef"), max_size=8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(before=ITEMS, after=ITEMS)
 def test_an_array_description_is_exact(before: list[str], after: list[str]) -> None:
     """The items not named keep their order on both sides; counts add up; no change, no item."""
@@ -135,6 +135,42 @@ def test_a_multiselect_description_is_the_set_difference(before: set[str], after
     assert Counter(i.value for i in items if i.kind is ADDED) == Counter(after - before)
     assert Counter(i.value for i in items if i.kind is REMOVED) == Counter(before - after)
     assert {i.kind for i in items} <= {ADDED, REMOVED}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text("ab'\"[].", max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text("ab'\"[].", max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3),
+       after=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3))  # fmt: skip
+def test_a_nested_description_names_real_paths(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """Every path named holds what it says: a removed or changed one in the old value, an
+    added or changed one in the new; no path is named when nothing changed."""
+    items = changes_inside("unknown", before, after)
+    for item in items:
+        if item.kind in (REMOVED, CHANGED):
+            assert _at(before, item.path) == (item.old if item.kind is CHANGED else item.value)
+        if item.kind in (ADDED, CHANGED):
+            assert _at(after, item.path) == item.value
+    if json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True):
+        assert items == ()
+    else:
+        assert items
 
 
 def _plan(*fields: FieldChange) -> Plan:
