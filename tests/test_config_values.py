@@ -68,3 +68,9 @@ def test_a_variable_of_the_wrong_shape(
     with pytest.raises(ConfigError) as raised:
         load_settings({}, env={variable: value}, cwd=tmp_path)
     assert str(raised.value).endswith(f": {message}")
+
+
+def test_an_empty_list_of_webhooks_from_a_library_caller(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"notify_urls": []}, env={}, cwd=tmp_path)
+    assert str(raised.value) == "--notify-url: notify_urls: expected one or more URLs"

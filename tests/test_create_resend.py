@@ -79,3 +79,26 @@ def test_a_create_that_never_lands_gives_up_and_says_to_re_run(
     stats = failing.stats()
     assert stats["by_route"]["create"] == attempts and stats["faults"] == {"fail": attempts}
     assert stats["writes"]["creates"] == 0 and holders(failing) == []
+
+
+def test_a_create_the_server_refuses_fails_and_is_journalled(
+    cli: Callable[..., Any], sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    probe = sandbox_factory(demo=True)
+    summary = field_ids(probe)["summary"]
+    refusing = sandbox_factory(demo=True, refuse_fields=(summary,))
+    write_manifest(tmp_path)
+    env = {
+        **KEY_FIELD,
+        "RECONCILE_BASE_URL": refusing.base_url,
+        "RECONCILE_TOKEN": refusing.token(),
+    }
+    applied = cli("apply", "manifests", "--auto-approve", "--journal", "j.jsonl", expect=1, **env)
+    assert 'Input validation failed: refused value "Onboard Bob"' in applied.stdout + applied.stderr
+    assert refusing.stats()["writes"]["creates"] == 0 and holders(refusing) == []
+    outcomes = [
+        (record["status"], record["ticket"])
+        for record in map(json.loads, Path("j.jsonl").read_text().splitlines())
+        if record["kind"] == "outcome"
+    ]
+    assert outcomes == [("failed", "REQ onboarding-bob")]

@@ -466,6 +466,7 @@ class SandboxApp:
                 reason.setdefault(field["id"], "is required")
         if reason:
             raise invalid(reason)
+        self._refuse(values)
         object_id, etag = self.store.create(ticket_type, team, values, identity.name)
         self.stats.create(
             {
@@ -517,11 +518,7 @@ class SandboxApp:
         self._check_fields(ticket["ticket_type_id"], update, reason)
         if reason:
             raise invalid(reason)
-        refused = sorted(set(update) & self.refuse_fields)
-        if refused:  # a tenant's own validation rule, invisible in the schema
-            quoted = ", ".join(json.dumps(update[k], ensure_ascii=False) for k in refused)
-            reason = {k: f"value {json.dumps(update[k])} is refused by a rule" for k in refused}
-            raise invalid(reason, f"Input validation failed: refused value {quoted}")
+        self._refuse(update)
         if ticket["etag"] != etag:
             self.stats.mismatch()
             raise error(400, "ETAG_MISMATCH", ETAG_MESSAGE)
@@ -555,6 +552,14 @@ class SandboxApp:
                 "etag": new_etag,
             }
         )
+
+    def _refuse(self, values: dict[str, Any]) -> None:
+        """A tenant's own validation rule, invisible in the schema: ``refuse_fields``."""
+        refused = sorted(set(values) & self.refuse_fields)
+        if refused:
+            quoted = ", ".join(json.dumps(values[k], ensure_ascii=False) for k in refused)
+            reason = {k: f"value {json.dumps(values[k])} is refused by a rule" for k in refused}
+            raise invalid(reason, f"Input validation failed: refused value {quoted}")
 
     def _after_commit(self, request: SandboxRequest) -> None:
         if self.faults.holds_after_commit():
@@ -621,17 +626,15 @@ class SandboxApp:
             claims={"azp": client.client_id},
             now=self.clock.time(),
         )
-        return respond(
-            {
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": self.token_lifetime,
-                "refresh_expires_in": 0,
-                "not-before-policy": 0,
-                "scope": " ".join(scopes),
-            },
-            headers=no_store,
-        )
+        grant = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.token_lifetime,
+            "refresh_expires_in": 0,
+            "not-before-policy": 0,
+            "scope": " ".join(scopes),
+        }
+        return respond(self.faults.reshape("token", grant), headers=no_store)
 
     # ------------------------------------------------------------------ /_sandbox
 

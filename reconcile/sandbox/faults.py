@@ -65,6 +65,7 @@ class Faults:
         list_item_set: Mapping[str, Any] | None = None,
         get_drop: Iterable[str] = (),
         get_set: Mapping[str, Any] | None = None,
+        token_set: Mapping[str, Any] | None = None,
         list_total: int | None = None,
         list_ignore_page: bool = False,
         no_list: bool = False,
@@ -81,6 +82,7 @@ class Faults:
         self._reshape = {
             "list": (tuple(list_item_drop), dict(list_item_set or {})),
             "get": (tuple(get_drop), dict(get_set or {})),
+            "token": ((), dict(token_set or {})),
         }
         self.list_total = list_total
         self.list_ignore_page = list_ignore_page
@@ -149,6 +151,7 @@ class Faults:
             list_item_set=options.list_item_set,
             get_drop=options.get_drop,
             get_set=options.get_set,
+            token_set=options.token_set,
             list_total=options.list_total,
             list_ignore_page=options.list_ignore_page,
             no_list=options.no_list,
@@ -183,7 +186,8 @@ class Faults:
         return bool(drop or changes)
 
     def reshape(self, route: str, ticket: dict[str, Any]) -> dict[str, Any]:
-        """A ``get`` answer or ``list`` item with the configured keys dropped and set."""
+        """A ``get`` answer, ``list`` item or ``token`` grant with the configured keys dropped
+        and set."""
         drop, changes = self._reshape.get(route, ((), {}))
         if not drop and not changes:
             return ticket

@@ -101,6 +101,9 @@ class SandboxOptions:
     """Keys removed from every GET ticket answer."""
     get_set: dict[str, Any] = field(default_factory=dict)
     """Keys set on every GET ticket answer."""
+    token_set: dict[str, Any] = field(default_factory=dict)
+    """Keys set on every answer of the token endpoint that grants a token, to these JSON
+    values (``{"expires_in": "300"}``, ``{"access_token": "opaque"}``; no CLI flag)."""
     list_total: int | None = None
     """The ``total`` that list answers give instead of the true count."""
     list_ignore_page: bool = False
