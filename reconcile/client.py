@@ -119,14 +119,32 @@ class ListPage:
 class _Retry(Retry):
     """urllib3's Retry, with writes retried only on 429 and a hook on every retry."""
 
-    def __init__(self, *args: Any, on_retry: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        on_retry: Any = None,
+        wait: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.on_retry = on_retry
+        self.wait = wait
 
     def new(self, **kwargs: Any) -> _Retry:
         fresh = super().new(**kwargs)
         fresh.on_retry = self.on_retry
+        fresh.wait = self.wait
         return fresh
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """urllib3's wait before the next try (the answer's Retry-After, else the
+        backoff), spent in ``wait``: the transport's sleep, which tests inject."""
+        retry_after = None
+        if self.respect_retry_after_header and response is not None:
+            retry_after = self.get_retry_after(response)
+        seconds = retry_after or self.get_backoff_time()
+        if seconds > 0:
+            self.wait(seconds)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() in _WRITES:
@@ -310,24 +328,34 @@ def _watched_pools(watchdog: _Watchdog, bases: Mapping[str, type[Any]]) -> dict[
 class _Pacer:
     """Spaces requests ``1 / rate`` seconds apart across all threads (``--rate-limit``)."""
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
         self.interval = 1.0 / rate
         self._next = 0.0
         self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
 
     def wait(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             slot = max(now, self._next)
             self._next = slot + self.interval
         if slot > now:
-            time.sleep(slot - now)
+            self._sleep(slot - now)
 
 
 class Transport:
     """The HTTP session of one run: pooling, TLS, retries, pacing, counters, logging."""
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        """``clock`` and ``sleep`` pace requests (``rate_limit``) and wait between retries;
+        tests pass a ``ManualClock``'s, so that no test waits them out."""
         for url in (settings.base_url, settings.auth_url):
             if url:
                 refuse_plain_http(url, settings.allow_insecure_http)
@@ -336,7 +364,7 @@ class Transport:
         self.verify: bool | str = str(settings.ca_bundle) if settings.ca_bundle else True
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._pacer = _Pacer(settings.rate_limit) if settings.rate_limit else None
+        self._pacer = _Pacer(settings.rate_limit, clock, sleep) if settings.rate_limit else None
         self._unreachable: set[str] = set()
         retry = _Retry(
             total=settings.retries,
@@ -352,6 +380,7 @@ class Transport:
             retry_after_max=int(settings.retry_wait_max),
             raise_on_status=False,
             on_retry=self._on_retry,
+            wait=sleep,
         )
         self._retry = retry
         self._watchdog = _Watchdog(settings.timeout)

@@ -542,11 +542,15 @@ def test_reads_retry_429_and_5xx(sandbox_factory: Any) -> None:
 
 def test_reads_honour_retry_after_then_give_up(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(demo=True, rate_limit_rate=1.0, retry_after=1)
-    started = time.monotonic()
-    client = client_for(sandbox, retries=1, retry_wait_max=5)
+    clock = ManualClock()  # the client waits on it: nothing is slept
+    started = clock.time()
+    settings = settings_for(sandbox, retries=1, retry_wait_max=5)
+    transport = Transport(settings, clock=clock.time, sleep=clock.sleep)
+    client = TicketingClient(settings, StaticToken(admin_token(sandbox)), transport=transport)
     with client, pytest.raises(ApiError, match=r"429 TOO_MANY_REQUESTS.*after 1 retries") as caught:
         client.get_ticket("REQ-0509")
-    assert time.monotonic() - started >= 1.0
+    assert clock.time() - started >= 1.0
+    assert clock.slept == [1.0]  # the Retry-After, once
     assert caught.value.status == 429
     assert sandbox.stats()["by_method_status"]["GET"] == {"429": 2}
 
@@ -607,11 +611,17 @@ def test_patch_that_cannot_connect_is_not_outcome_unknown(sandbox_factory: Any) 
 
 
 def test_rate_limit_paces_requests_across_threads(sandbox: Any) -> None:
-    with client_for(sandbox, rate_limit=20.0) as client:
-        started = time.monotonic()
+    """Twelve reads at 20/s from four threads: the last starts at least 11/20 s after the
+    first. The pacer waits on a ``ManualClock`` (each wait moves it on): nothing is slept."""
+    clock = ManualClock()
+    settings = settings_for(sandbox, rate_limit=20.0)
+    transport = Transport(settings, clock=clock.time, sleep=clock.sleep)
+    token = StaticToken(admin_token(sandbox))
+    with TicketingClient(settings, token, transport=transport) as client:
+        started = clock.time()
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(client.get_ticket, ["REQ-0509"] * 12))
-        elapsed = time.monotonic() - started
+        elapsed = clock.time() - started
     assert elapsed >= 11 / 20 - 0.02
 
 
