@@ -57,6 +57,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from reconcile import __version__
@@ -325,6 +326,33 @@ def _watched_pools(watchdog: _Watchdog, bases: Mapping[str, type[Any]]) -> dict[
     return {scheme: pool_class(base) for scheme, base in bases.items()}
 
 
+class _Route:
+    """Where the requests to one origin go: its pool, or the proxy's pools."""
+
+    def __init__(self, origin: str, manager: PoolManager, *, proxied: bool):
+        self.origin = origin
+        self.manager = manager
+        self.proxied = proxied
+        parts = parse_url(origin)
+        self._host = parts.host or ""
+        self._port = parts.port
+        self._scheme = parts.scheme or "http"
+
+    def urlopen(self, method: str, target: str, **options: Any) -> BaseHTTPResponse:
+        """Send to ``target`` (a path and query) on this origin; urllib3's errors pass."""
+        if self.proxied:  # the proxy manager sets the absolute form and proxy headers
+            return self.manager.urlopen(method, self.origin + target, **options)
+        # The pool straight away: PoolManager.urlopen would parse the URL once more.
+        pool = self.manager.connection_from_host(self._host, self._port, self._scheme)
+        return pool.urlopen(method, target, assert_same_host=False, **options)
+
+
+def _split_origin(url: str) -> tuple[str, str]:
+    """``scheme://host:port`` and the rest (path and query, ``/`` at least) of a URL."""
+    slash = url.find("/", url.find("//") + 2)
+    return (url, "/") if slash < 0 else (url[:slash], url[slash:])
+
+
 class _Pacer:
     """Spaces requests ``1 / rate`` seconds apart across all threads (``--rate-limit``)."""
 
@@ -388,7 +416,7 @@ class Transport:
         self._headers = {
             "User-Agent": USER_AGENT,
             "accept": "application/json",
-            **make_headers(keep_alive=True, accept_encoding=True),
+            **make_headers(accept_encoding=True),
         }
         # urllib3's pools directly: requests' Session would prepare, merge settings and
         # hooks and build a Response on every call, twice the CPU of the request itself.
@@ -403,8 +431,8 @@ class Transport:
         }
         self._direct = self._watched(PoolManager(**self._pool_options))
         self._via_proxy: dict[str, PoolManager] = {}
-        self._managers: dict[str, PoolManager] = {}
-        self._managers_lock = threading.Lock()
+        self._routes: dict[str, _Route] = {}
+        self._routes_lock = threading.Lock()
         self.observers: list[Callable[[str, str], None]] = []
         """Called with (method, status) after every request; status is ``error`` when no
         answer came. ``reconcile watch`` counts requests for its metrics with it."""
@@ -462,7 +490,8 @@ class Transport:
         with self._lock:
             self._counts[kind] += 1
         started = time.perf_counter()
-        parts = urlsplit(url)
+        origin, path = _split_origin(url)
+        shown = path.partition("?")[0]  # what is logged: never a query
         sent_headers = {**self._headers, **(headers or {})}
         if token is not None:
             sent_headers["Authorization"] = f"Bearer {token}"
@@ -473,9 +502,9 @@ class Transport:
         elif form is not None:
             body = urlencode(form).encode()
             sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
-        target = f"{url}?{urlencode(params)}" if params else url
+        target = f"{path}?{urlencode(params)}" if params else path
         try:
-            response = self._manager_for(parts.scheme, parts.netloc).urlopen(
+            response = self._route_for(origin).urlopen(
                 method,
                 target,
                 body=body,
@@ -485,45 +514,41 @@ class Transport:
                 timeout=self._timeout,
             )
         except _Aborted:
-            log.info("%s %s not sent: the run was interrupted", method, parts.path)
+            log.info("%s %s not sent: the run was interrupted", method, shown)
             self._observe(method, "error")
-            message = f"{method} {parts.path}: not sent: the run was interrupted"
+            message = f"{method} {shown}: not sent: the run was interrupted"
             raise Interrupted(message, sent=False) from None
         except HTTPError as error:
             self._observe(method, "error")
             cause = self._watchdog.cause()
             if cause == INTERRUPTED:
-                log.info("%s %s cut off: the run was interrupted", method, parts.path)
+                log.info("%s %s cut off: the run was interrupted", method, shown)
                 raise Interrupted(
-                    f"{method} {parts.path}: cut off before its answer: the run was interrupted",
+                    f"{method} {shown}: cut off before its answer: the run was interrupted",
                     sent=True,
                 ) from None
-            failed = _cut_off(parts.path, self.settings.timeout) if cause == TIMED_OUT else error
-            log.info(
-                "%s %s failed: %s (%.0f ms)", method, parts.path, describe(failed), _ms(started)
-            )
+            failed = _cut_off(shown, self.settings.timeout) if cause == TIMED_OUT else error
+            log.info("%s %s failed: %s (%.0f ms)", method, shown, describe(failed), _ms(started))
             raise failed from None
-        log.info("%s %s %s (%.0f ms)", method, parts.path, response.status, _ms(started))
+        log.info("%s %s %s (%.0f ms)", method, shown, response.status, _ms(started))
         self._observe(method, str(response.status))
         return response
 
-    def _manager_for(self, scheme: str, netloc: str) -> PoolManager:
-        """The pools for this origin: direct, or through the proxy that ``HTTPS_PROXY``/
+    def _route_for(self, origin: str) -> _Route:
+        """How requests to ``origin`` go: direct, or through the proxy that ``HTTPS_PROXY``/
         ``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` name for it (requests' rules, read once)."""
-        origin = f"{scheme}://{netloc}"
-        manager = self._managers.get(origin)
-        if manager is None:
-            with self._managers_lock:
+        route = self._routes.get(origin)
+        if route is None:
+            with self._routes_lock:
                 proxies = requests.utils.get_environ_proxies(origin)
                 proxy = requests.utils.select_proxy(origin, proxies)
                 manager = self._direct if not proxy else self._proxy_manager(proxy)
-                self._managers[origin] = manager
-        return manager
+                route = self._routes[origin] = _Route(origin, manager, proxied=bool(proxy))
+        return route
 
     def pool_for(self, url: str) -> HTTPConnectionPool:
         """The pool of kept-alive connections that requests to ``url`` go through."""
-        parts = urlsplit(url)
-        return self._manager_for(parts.scheme, parts.netloc).connection_from_url(url)
+        return self._route_for(_split_origin(url)[0]).manager.connection_from_url(url)
 
     def _proxy_manager(self, proxy: str) -> PoolManager:
         manager = self._via_proxy.get(proxy)
