@@ -41,10 +41,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.request import getproxies
 
-import requests
-import requests.utils
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
+import certifi
 from urllib3 import BaseHTTPResponse, PoolManager, Timeout, make_headers, proxy_from_url
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
@@ -347,6 +346,17 @@ class _Route:
         return pool.urlopen(method, target, assert_same_host=False, **options)
 
 
+def _proxy_for(origin: str) -> str | None:
+    """The proxy URL for ``origin`` by requests' rules (``NO_PROXY`` with CIDRs too), or
+    None. requests (a tenth of a second to import) is only imported when the environment
+    or the system names a proxy at all."""
+    if not getproxies():
+        return None
+    import requests.utils
+
+    return requests.utils.select_proxy(origin, requests.utils.get_environ_proxies(origin))
+
+
 def _split_origin(url: str) -> tuple[str, str]:
     """``scheme://host:port`` and the rest (path and query, ``/`` at least) of a URL."""
     slash = url.find("/", url.find("//") + 2)
@@ -421,13 +431,13 @@ class Transport:
         # urllib3's pools directly: requests' Session would prepare, merge settings and
         # hooks and build a Response on every call, twice the CPU of the request itself.
         # No environment is read per request (~/.netrc never): the proxy variables are
-        # read once per origin by requests' own rules (_manager_for), TLS trust comes
+        # read once per origin by requests' own rules (_route_for), TLS trust comes
         # from ca_bundle or, as with requests, certifi's bundle.
         self._pool_options: dict[str, Any] = {
             "num_pools": 2,
             "maxsize": settings.parallelism + 2,
             "cert_reqs": "CERT_REQUIRED",
-            "ca_certs": str(settings.ca_bundle) if settings.ca_bundle else DEFAULT_CA_BUNDLE_PATH,
+            "ca_certs": str(settings.ca_bundle) if settings.ca_bundle else certifi.where(),
         }
         self._direct = self._watched(PoolManager(**self._pool_options))
         self._via_proxy: dict[str, PoolManager] = {}
@@ -540,8 +550,7 @@ class Transport:
         route = self._routes.get(origin)
         if route is None:
             with self._routes_lock:
-                proxies = requests.utils.get_environ_proxies(origin)
-                proxy = requests.utils.select_proxy(origin, proxies)
+                proxy = _proxy_for(origin)
                 manager = self._direct if not proxy else self._proxy_manager(proxy)
                 route = self._routes[origin] = _Route(origin, manager, proxied=bool(proxy))
         return route
@@ -897,7 +906,7 @@ def describe(error: BaseException) -> str:
         return "no answer before the timeout"
     if isinstance(cause, NewConnectionError):
         return "could not connect"
-    if isinstance(cause, HTTPError) or isinstance(error, requests.ConnectionError):
+    if isinstance(cause, HTTPError):
         return "connection lost before the answer"
     return error.__class__.__name__
 
@@ -974,15 +983,14 @@ def _never_sent(error: BaseException) -> bool:
 
 
 def _is_tls(error: BaseException) -> bool:
-    return isinstance(_reason(error), SSLError) or isinstance(error, requests.exceptions.SSLError)
+    return isinstance(_reason(error), SSLError)
 
 
 def _reason(error: BaseException) -> BaseException:
     """The urllib3 exception that says what happened: under a requests one (``notify``),
     and under urllib3's MaxRetryError (retries exhausted)."""
-    if isinstance(error, requests.RequestException) and error.args:
-        inner = error.args[0]
-        error = inner if isinstance(inner, BaseException) else error
+    if not isinstance(error, HTTPError) and error.args and isinstance(error.args[0], HTTPError):
+        error = error.args[0]  # a requests exception around the urllib3 one it caught
     if isinstance(error, MaxRetryError) and error.reason is not None:
         return error.reason
     return error
