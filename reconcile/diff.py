@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 _MISSING = object()
 _PLAIN = frozenset({str, int, float, bool})
 """Types whose ``==`` (with equal types) implies equality under every field type's rules."""
+_LISTS_OF_STRINGS = frozenset({"multiselect", "array"})
 
 
 def diff_ticket(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
@@ -172,6 +173,10 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
         if field is None:
             # Resolution only yields the type's own fields; an unknown one is compared exactly.
             field = Field(id=field_id, name=field_id, label=field_id, type="unknown")
+        elif type(want) is list and field.type in _LISTS_OF_STRINGS and have == want:
+            # Fast path: a desired multiselect or array is a list of strings (resolution
+            # checks it), so a live list equal to it is equal by the field's rules.
+            continue
         have = field.value_in(data)
         if field.equal(want, have):
             continue

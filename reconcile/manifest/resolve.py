@@ -170,6 +170,46 @@ class _Resolver:
         key_field = self.key_field_of(ticket, ticket_type) if ticket.key is not None else None
         sensitive = self.keys(ticket, ticket_type, "sensitive")
         known = self.fields_of(ticket_type)
+        key_id = key_field.id if key_field is not None else None
+        found = None
+        if not ticket.document.defaults:
+            found = _plain_values(ticket.own, known, ticket_type, sensitive, key_id)
+        if found is not None:
+            values, keys, own_set = found
+        else:
+            values, keys, own_set = self.values(ticket, ticket_type, known, sensitive, key_field)
+        if ticket.id is None:
+            self.required(ticket, ticket_type, values, key_field)
+        return DesiredTicket(
+            id=ticket.id,
+            location=ticket.location,
+            type=ticket_type,
+            values=values,
+            sensitive=sensitive,
+            protected=self.keys(ticket, ticket_type, "protected"),
+            locations=FieldLocations(
+                ticket.document,
+                ticket.index,
+                values,
+                keys,
+                own_set,
+                ticket_type.fields_by_id,
+            ),
+            key=ticket.key,
+            key_field=key_field.id if key_field is not None else None,
+            team=ticket.team,
+        )
+
+    def values(
+        self,
+        ticket: DeclaredTicket,
+        ticket_type: TicketType,
+        known: dict[str, Field | None],
+        sensitive: frozenset[str],
+        key_field: Field | None,
+    ) -> tuple[dict[str, Any], tuple[str, ...] | None, int]:
+        """A ticket's desired values, the keys that set them (None when each is its
+        field's name) and how many are its own, with every problem reported."""
         values: dict[str, Any] = {}
         chosen: dict[str, int] = {}  # field UUID -> its place in ``keys``
         keys: list[str] = []
@@ -231,27 +271,7 @@ class _Resolver:
                 )
                 continue
             values[field_id] = target.canonical(value)
-        if ticket.id is None:
-            self.required(ticket, ticket_type, values, key_field)
-        return DesiredTicket(
-            id=ticket.id,
-            location=ticket.location,
-            type=ticket_type,
-            values=values,
-            sensitive=sensitive,
-            protected=self.keys(ticket, ticket_type, "protected"),
-            locations=FieldLocations(
-                ticket.document,
-                ticket.index,
-                values,
-                None if named else tuple(keys),
-                own_set,
-                ticket_type.fields_by_id,
-            ),
-            key=ticket.key,
-            key_field=key_field.id if key_field is not None else None,
-            team=ticket.team,
-        )
+        return values, None if named else tuple(keys), own_set
 
     def required(
         self,
@@ -298,6 +318,36 @@ class _Resolver:
 
 _NONE: frozenset[str] = frozenset()
 _UNRESOLVED: Any = object()
+
+
+def _plain_values(
+    own: dict[str, Any],
+    known: dict[str, Field | None],
+    ticket_type: TicketType,
+    sensitive: frozenset[str],
+    key_id: str | None,
+) -> tuple[dict[str, Any], tuple[str, ...] | None, int] | None:
+    """:meth:`_Resolver.values` of a ticket without defaults, as long as nothing is wrong
+    with it: None at the first problem (that method then reports it)."""
+    values: dict[str, Any] = {}
+    named = True
+    for key, value in own.items():
+        target = known.get(key, _UNRESOLVED)
+        if target is _UNRESOLVED:
+            target = known[key] = ticket_type.resolve(key)
+        if target is None:
+            return None
+        field_id = target.id
+        if (
+            field_id in values
+            or field_id == key_id
+            or target.check(value, sensitive=field_id in sensitive) is not None
+        ):
+            return None
+        values[field_id] = target.canonical(value)
+        if named and key != target.name:
+            named = False
+    return values, None if named else tuple(own), len(values)
 
 
 def _suggestion(names: list[str]) -> str:
