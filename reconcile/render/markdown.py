@@ -1,6 +1,7 @@
 """The plan (or drift report) as GitHub-flavoured Markdown, for pull requests and job summaries.
 
-A summary line, then per ticket a table of short values and a collapsible
+A summary line, then per ticket a table of short values (with a ``changed inside``
+column when a list or nested value changed: ``+ "q4"`` ``- "q3"``) and a collapsible
 ``<details>`` diff per long value. GitHub refuses comments over 65,536 characters,
 so a long document is cut at a ticket boundary with a note that says how many
 tickets are left out and gives the checksum of the full plan JSON.
