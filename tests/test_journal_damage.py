@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from reconcile.errors import PlanError
-from reconcile.journal import read_journal
+from reconcile.journal import Journal, Status, read_journal
+from reconcile.plan import Action, Target, TicketChange
 
 FIELD = "d436c844-5f79-403c-8e79-bb3bb68e1a06"
 RUN = {
@@ -151,3 +152,19 @@ def test_an_unreadable_journal(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\n")
     with pytest.raises(PlanError, match=r"j\.jsonl: cannot read the journal: .*utf-8"):
         read_journal(path)
+
+
+def test_a_journal_writes_nothing_before_its_run_line(tmp_path: Path) -> None:
+    """A library caller must begin the run first: an intent or outcome without the run
+    line could never be undone (undo reads the target from it)."""
+    path = tmp_path / "j.jsonl"
+    change = TicketChange(id="REQ-0509", action=Action.UPDATE, fields=())
+    with Journal(path) as journal:
+        with pytest.raises(RuntimeError, match="begin_run must be called before the first intent"):
+            journal.intent(change, "e1")
+        with pytest.raises(RuntimeError, match="begin_run must be called before the first outcome"):
+            journal.outcome(1, "REQ-0509", Status.UPDATED)
+        target = Target("http://127.0.0.1:1", "t", "demo")
+        journal.begin_run(target)
+        journal.begin_run(target)  # once per run: the second call writes nothing
+    assert [json.loads(line)["kind"] for line in path.read_text().splitlines()] == ["run"]
