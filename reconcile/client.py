@@ -811,15 +811,14 @@ class TicketingClient:
                 return response
             # Whatever the request (the first one too): a source that can get a new token
             # gets one and the request goes once more, even if the new token looks the same.
-            if attempt == 1 and self.token_source.invalidate(token):
-                continue
-            code = _code(response) or "UNAUTHORIZED"
-            message = _message(response)
-            raise AuthError(
-                f"{what}: the API refused the token from {self.token_source.description} "
-                f"(401 {code}: {message})" + (f"; {NEW_TOKEN_HINT}" if _expired(message) else "")
-            )
-        raise AssertionError("unreachable")
+            if attempt == 2 or not self.token_source.invalidate(token):
+                break
+        code = _code(response) or "UNAUTHORIZED"
+        message = _message(response)
+        raise AuthError(
+            f"{what}: the API refused the token from {self.token_source.description} "
+            f"(401 {code}: {message})" + (f"; {NEW_TOKEN_HINT}" if _expired(message) else "")
+        )
 
     def _transport_error(self, error: HTTPError, method: str, what: str) -> Exception:
         reason = describe(error)
