@@ -86,18 +86,20 @@ def _complete(choices: tuple[str, ...]) -> Callable[..., list[str]]:
     return complete
 
 
+config_option = click.option(
+    "--config",
+    metavar="FILE",
+    type=click.Path(),
+    help="Config file instead of the nearest reconcile.yaml or pyproject.toml "
+    "[tool.reconcile] [RECONCILE_CONFIG].",
+)
+
 _CONNECTION_OPTIONS = (
     setting_option("base_url"),
     setting_option("tenant_id"),
     setting_option("realm"),
     setting_option("catalog_type"),
-    click.option(
-        "--config",
-        metavar="FILE",
-        type=click.Path(),
-        help="Config file instead of the nearest reconcile.yaml or pyproject.toml "
-        "[tool.reconcile] [RECONCILE_CONFIG].",
-    ),
+    config_option,
     setting_option("token_file"),
     setting_option("timeout"),
     setting_option("ca_bundle"),

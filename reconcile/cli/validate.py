@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from reconcile.cli.options import paths_argument
+from reconcile.cli.options import config_option, paths_argument
 from reconcile.config import load_settings
 from reconcile.errors import ExitStatus
 from reconcile.validation import validate_manifests
@@ -22,11 +22,7 @@ from reconcile.validation import validate_manifests
     help="Schema lock to check field names, types and options against "
     "[default: reconcile.lock.yaml beside reconcile.yaml, else in the current directory].",
 )
-@click.option(
-    "--config",
-    metavar="FILE",
-    help="Config file instead of the nearest reconcile.yaml or pyproject.toml [tool.reconcile].",
-)
+@config_option
 def validate(paths: tuple[str, ...], schema_file: Path | None, config: str | None) -> ExitStatus:
     """Check the manifests in PATHS without network: exit 0 valid, 1 invalid.
 
