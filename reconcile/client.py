@@ -359,8 +359,12 @@ def _proxy_for(origin: str) -> str | None:
 
 def _split_origin(url: str) -> tuple[str, str]:
     """``scheme://host:port`` and the rest (path and query, ``/`` at least) of a URL."""
-    slash = url.find("/", url.find("//") + 2)
-    return (url, "/") if slash < 0 else (url[:slash], url[slash:])
+    start = url.find("//") + 2
+    end = min((i for i in (url.find("/", start), url.find("?", start)) if i >= 0), default=-1)
+    if end < 0:
+        return url, "/"
+    rest = url[end:]
+    return url[:end], rest if rest.startswith("/") else "/" + rest
 
 
 class _Pacer:
