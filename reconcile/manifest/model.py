@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconcile.errors import Problem
-from reconcile.plan import FieldSource, Selector
-from reconcile.schema import Field, TicketType
+
+if TYPE_CHECKING:
+    from reconcile.plan import FieldSource, Selector
+    from reconcile.schema import Field, TicketType
 
 
 class Location:

@@ -9,11 +9,10 @@ deep nesting, huge scalars) is refused with bounded memory instead of being expa
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from reconcile._strenum import StrEnum
 from reconcile.errors import Problem
@@ -29,7 +28,8 @@ MAX_DEPTH = 50
 MAX_ALIAS_EXPANSION = 100_000
 """Values that aliases may add to one file when expanded; more is an alias bomb."""
 
-_Loader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+if TYPE_CHECKING:
+    import yaml
 _YAML = "tag:yaml.org,2002:"
 
 
@@ -122,10 +122,13 @@ class Composer:
 
     def documents(self) -> list[Node | None] | None:
         """Every document's root (None for an empty one), or None after a fatal problem."""
+        # Imported here: most files are read fast (manifest/rapid.py), and PyYAML costs
+        # a noticeable part of a short command's start-up.
+        yaml: Any = importlib.import_module("yaml")
         loader = None
         try:
-            loader = _Loader(self.text)
-            return self._documents(loader)
+            loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(self.text)
+            return self._documents(loader, yaml)
         except _Fatal as fatal:
             self.problems.append(problem(self.path, fatal.line, fatal.message))
         except yaml.MarkedYAMLError as error:
@@ -144,7 +147,7 @@ class Composer:
                 loader.dispose()
         return None
 
-    def _documents(self, loader: Any) -> list[Node | None]:
+    def _documents(self, loader: Any, yaml: Any) -> list[Node | None]:
         # The hot loop of reading manifests: plain scalars take the shortest path.
         documents: list[Node | None] = []
         stack: list[Collection] = []
