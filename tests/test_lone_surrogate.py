@@ -18,6 +18,7 @@ import requests
 from cli_runner import CliResult
 
 SUMMARY = "d436c844-5f79-403c-8e79-bb3bb68e1a06"  # REQ's summary field in the demo
+TAGS = "bb249cf8-0ca4-4f13-aaca-cd4f8aff3da6"  # and its tags (a multiselect)
 BAD = {"data": {SUMMARY: "broken \ud800 text"}}
 MANIFEST = "tickets:\n  - id: REQ-0509\n    fields:\n      summary: fixed\n"
 REASON = (
@@ -77,3 +78,27 @@ def test_apply_writes_nothing(
     result = cli("apply", "--auto-approve", "m.yaml", expect=1, **surrogate_env)
     assert f"! REQ-0509: {REASON}" in result.stdout
     assert "Nothing was written" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("shape", "where"),
+    [
+        ({"lastUpdatedBy": "kim\udfff"}, "lastUpdatedBy"),
+        ({"data": {TAGS: ["q4", "\ud800"]}}, f"data field {TAGS}"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_the_ticket_is_named(
+    cli: Callable[..., CliResult],
+    sandbox_factory: Callable[..., Any],
+    shape: dict[str, Any],
+    where: str,
+) -> None:
+    sandbox = sandbox_factory(demo=True, get_set=shape, list_item_set=shape)
+    Path("m.yaml").write_text(MANIFEST)
+    result = cli(
+        "plan", "m.yaml", expect=1, RECONCILE_BASE_URL=sandbox.base_url,
+        RECONCILE_TOKEN=sandbox.token(sub="jdoe", roles=["ticket_admin"], teams=[]),
+    )  # fmt: skip
+    assert (
+        f"! REQ-0509: unexpected ticket REQ-0509 in answer: {where} holds a lone surrogate"
+    ) in result.stdout
