@@ -431,7 +431,6 @@ def open_watcher(
             client,
             options,
             parallelism=settings.parallelism,
-            target=Target(settings.base_url or "", settings.tenant_id or "", settings.realm or ""),
             lock_file=find_lock(settings.config_path),
             key_field=settings.key_field,
             notifier=notifier,

@@ -1,4 +1,4 @@
-"""Click options shared by the commands that talk to the tenant; opening a client for them.
+"""Click options shared by the commands (each declared once); opening a Manager for them.
 
 Every option that sets a setting is built from its entry in :data:`reconcile.config.SPECS`
 (:func:`setting_option`): flag, metavar, help, and in the help its variables, config
