@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import selectors
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ import requests
 
 from reconcile.cli.sandbox import serve as serve_command
 from reconcile.sandbox import options
+
+from cli_runner import run_cli
 
 QUERY = "?type=template&module=ticketing"
 
@@ -185,8 +189,15 @@ def test_bad_flags_exit_1_with_an_error_line(tmp_path: Path, args: list[str], me
     bad = tmp_path / "bad.json"
     bad.write_text('{"ticket_types": [], "tickets": [{"object_id": "ZZZ-0001"}]}')
     args = [a.format(seed=seed, bad=bad) for a in args]
-    result = reconcile("sandbox", "serve", "--port", "0", *args)
-    assert result.returncode == 1
+    # In-process: no interpreter start-up each. Should a flag stop being refused, the
+    # command would serve until SIGTERM (its own way out, exit 0): the guard sends it.
+    guard = threading.Timer(30, os.kill, (os.getpid(), signal.SIGTERM))
+    guard.start()
+    try:
+        result = run_cli(["sandbox", "serve", "--port", "0", *args], env={"NO_COLOR": "1"})
+    finally:
+        guard.cancel()
+    assert result.exit_code == 1
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr
