@@ -114,9 +114,7 @@ class FileToken:
         try:
             text = self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            # A name that is no readable file may be the token itself, given where its
-            # path belongs: registered, so that every output masks it.
-            SECRETS.add(str(self.path))
+            _register_if_token_like(str(self.path))
             if isinstance(error, FileNotFoundError):
                 raise AuthError(f"token file {self.path} does not exist") from None
             raise AuthError(
@@ -212,6 +210,19 @@ class ClientCredentials:
             self._refresh_at = started + max(lifetime - margin, 0.0)
 
 
+TOKEN_LIKE_CHARS = 16
+"""A file name at least this long that is no readable file may be a token or secret
+pasted where its path belongs; shorter ones (``token``, ``tok.txt``) are shown."""
+
+
+def _register_if_token_like(name: str) -> None:
+    """Register a token file's name that cannot be read, when it is long enough to be
+    the token itself: every output then masks it. A short name stays readable (and is
+    not masked in every later line of the run, as a common word like ``token`` would be)."""
+    if len(name) >= TOKEN_LIKE_CHARS:
+        SECRETS.add(name)
+
+
 def _remaining(token: str, now: float) -> float | None:
     """Seconds from ``now`` (this machine's clock) until the token's ``exp``, or None
     without one."""
@@ -273,7 +284,7 @@ def _client_secret(env: Mapping[str, str]) -> str | None:
     try:
         secret = Path(path).expanduser().read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        SECRETS.add(path)  # it may be the secret itself, given where its path belongs
+        _register_if_token_like(path)
         raise AuthError(
             f"cannot read RECONCILE_CLIENT_SECRET_FILE {path}: {error.__class__.__name__}"
         ) from None

@@ -40,3 +40,8 @@ def test_client_secret_given_as_its_file_is_masked(cli: Callable[..., CliResult]
     )
     assert "Error: cannot read RECONCILE_CLIENT_SECRET_FILE [redacted]: " in result.stderr
     assert secret not in result.stdout + result.stderr
+
+
+def test_a_short_token_file_name_stays_readable(cli: Callable[..., CliResult]) -> None:
+    result = cli("plan", "--token-file", "token", expect=1, RECONCILE_TOKEN=None)
+    assert result.stderr == "Error: token file token does not exist\n"
