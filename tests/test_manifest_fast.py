@@ -99,6 +99,9 @@ def test_each_tricky_scalar_reads_the_same(token: str, style: str) -> None:
         "a: x\x7f\n",
         "a: 1\r\nb: 2\r\n",
         "a: 1\rb: 2\n",
+        "a: [x, y]   # a comment\nb: {k: v} # another\n",
+        "a: [x,\n  y #c\n  ]\n",
+        "a: [x, {k: v #c}]\n",
     ],
 )
 def test_what_the_json_form_loses_is_read_the_same_or_declined(text: str) -> None:

@@ -205,7 +205,8 @@ class DeclaredTicket:
         return self.document.field_location(self.index, key, default=default)
 
     def field_items(self) -> list[tuple[str, Any, bool]]:
-        """``(key, value, default)`` of the defaults not set by the ticket, then its own."""
+        """``(key, value, default)`` of the defaults not set by the ticket, then its own:
+        the one merge of a document's defaults into its tickets."""
         own = self.own
         merged = [(k, v, True) for k, v in self.document.defaults.items() if k not in own]
         merged += [(k, v, False) for k, v in own.items()]

@@ -12,8 +12,8 @@ answers for a file it can prove it reads exactly as the line-numbered reader
   break other than LF or CRLF (libyaml counts the others as lines), and no more
   characters than the longest scalar allowed (:data:`MAX_SCALAR_CHARS`);
 - rapidyaml parses it and writes it as JSON (it refuses nesting deeper than 64);
-- no mapping repeats a key, no string could have been a plain scalar of another
-  type (``~``, ``0x1F``, ``.inf``, ``True``, ...), and no key is ``<<``;
+- no mapping repeats a key (counted in the JSON text), no string could have been a
+  plain scalar of another type (``~``, ``0x1F``, ``.inf``, ``True``, ...), and no key is ``<<``;
 - every number is resolved from its text as written, by the same rules.
 
 Anything else, including every problem, is read again by the line-numbered reader,
@@ -51,7 +51,7 @@ _REFUSED_UTF8 = (b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xe2\x80\xa8", b"\xe2\x80\x
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 """C1 controls, NEL among them, which libyaml refuses or counts as a line break."""
 _NOT_A_STRING = re.compile(
-    r'"(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|<<|\*[^"]*'
+    r'"(?=[~nNtTfF<*.+\-0-9])(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|<<|\*[^"]*'
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|0o[0-7]+|0x[0-9a-fA-F]+"
     r'|[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"'
 )
@@ -123,12 +123,21 @@ def _plain_flow(data: bytes) -> bool:
     for closing in (b"]", b"}"):
         if any(p == 0 or data[p - 1] in _OPENING for p in _where(data, closing)):
             return False
-    for mark in (b" #", b" :"):
-        for position in _where(data, mark):
-            line = data[data.rfind(b"\n", 0, position) + 1 : position]
-            if b"[" in line or b"{" in line:
-                return False
-    return True
+    marks = [p for mark in (b" #", b" :") for p in _where(data, mark)]
+    if not marks:
+        return True
+    for position in marks:  # a comment or a colon inside a flow collection on its line
+        before = data[data.rfind(b"\n", 0, position) + 1 : position]
+        if _depth(before):
+            return False
+    # A flow collection over several lines: such a mark on a line inside it is not told
+    # by its own line, so any at all declines.
+    return not any(_depth(line) for line in data.splitlines() if b"[" in line or b"{" in line)
+
+
+def _depth(line: bytes) -> int:
+    """How many flow collections are open at the end of ``line`` (brackets counted)."""
+    return line.count(b"[") + line.count(b"{") - line.count(b"]") - line.count(b"}")
 
 
 def _starts_token(data: bytes, character: bytes) -> bool:
@@ -166,20 +175,29 @@ def _emit(tree: Any, node: int, size_hint: int) -> str | None:
 
 
 def _load(emitted: str) -> Any:
-    return json.loads(
+    """The JSON form loaded, refused where a mapping repeats a key.
+
+    rapidyaml writes each key as ``"key": `` (a ``"`` inside a string is ``\"``), so
+    the keys written are those ``": `` less the ``\": `` inside strings; json keeps one
+    of a repeated key, so fewer keys loaded than written means a repeat. (A string
+    ending in a backslash miscounts: the file is then read line by line, which is safe.)
+    """
+    loaded = [0]
+
+    def mapping(value: dict[str, Any]) -> dict[str, Any]:
+        loaded[0] += len(value)
+        return value
+
+    found = json.loads(
         emitted,
-        object_pairs_hook=_mapping,
+        object_hook=mapping,
         parse_int=resolve_plain,
         parse_float=resolve_plain,
         parse_constant=_constant,
     )
-
-
-def _mapping(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    mapping = dict(pairs)
-    if len(mapping) != len(pairs):
-        raise _NotExact  # a duplicate key: the line-numbered reader reports it
-    return mapping
+    if loaded[0] != emitted.count('": ') - emitted.count('\\": '):
+        raise _NotExact
+    return found
 
 
 def _constant(name: str) -> Any:

@@ -214,19 +214,13 @@ class _Resolver:
         chosen: dict[str, int] = {}  # field UUID -> its place in ``keys``
         keys: list[str] = []
         own = ticket.own
-        # The ticket's own fields first, so that they win over defaults for the same field.
-        declared = list(own.items())
-        own_count = len(declared)
         own_set = 0
         named = True  # every key is its field's name: the keys need not be kept
-        defaults = ticket.document.defaults
-        if defaults:
-            declared += [(k, v) for k, v in defaults.items() if k not in own]
-        for index, (key, value) in enumerate(declared):
+        # The ticket's own fields first, so that they win over defaults for the same field.
+        for key, value, default in sorted(ticket.field_items(), key=lambda item: item[2]):
             target = known.get(key, _UNRESOLVED)
             if target is _UNRESOLVED:
                 target = known[key] = ticket_type.resolve(key)
-            default = index >= own_count
             if target is None:
                 suggestion = _suggestion(ticket_type.suggest(key))
                 self.error(
