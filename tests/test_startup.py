@@ -1,0 +1,59 @@
+"""Start-up imports only what a command needs (issue 11): checked by module, not by time.
+
+Timing lives in ``bench/`` (``start: reconcile --version``); these tests pin what makes
+it: the modules a command loads. Each runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import sys
+from reconcile.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+loaded = sorted(sys.modules)
+import json
+sys.stderr.write("\\nMODULES " + json.dumps(loaded))
+"""
+
+
+def loaded_by(*argv: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0 and "Error" not in done.stderr, done.stderr
+    line = done.stderr.rsplit("\nMODULES ", 1)[-1]
+    return set(json.loads(line))
+
+
+def top_level(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_version_loads_click_and_no_settings_http_yaml_or_metadata() -> None:
+    modules = loaded_by("--version")
+    assert "click" in modules and "reconcile.cli" in modules
+    heavy = {"requests", "urllib3", "yaml", "ruamel", "jinja2", "logging", "traceback"}
+    assert top_level(modules) & heavy == set()
+    assert {"importlib.metadata", "reconcile.config", "reconcile.client"} & modules == set()
+    commands = {m for m in modules if m.startswith("reconcile.cli.")}
+    assert commands <= {"reconcile.cli.output", "reconcile.cli.examples"}  # no command module
+
+
+@pytest.mark.parametrize("argv", [("validate", "manifests"), ("validate", "--help")])
+def test_validate_loads_no_http_client(argv: tuple[str, ...]) -> None:
+    modules = loaded_by(*argv)
+    assert "reconcile.cli.validate" in modules
+    assert top_level(modules) & {"requests", "urllib3"} == set()
+    assert {"reconcile.client", "reconcile.manager"} & modules == set()
