@@ -14,11 +14,12 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from io import DEFAULT_BUFFER_SIZE
 from typing import Any
 
 from cheroot import server as cheroot_server
 from cheroot import wsgi
-from cheroot.makefile import MakeFile
+from cheroot.makefile import MakeFile, StreamReader
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from reconcile.sandbox import demo
@@ -79,6 +80,27 @@ class _CoalescingWriter:
         return getattr(self._writer, name)
 
 
+class _LineReader(StreamReader):
+    """cheroot's socket reader, whose ``readline`` takes a line found in the buffer
+    directly: the pure-Python ``readline`` it inherits peeks and reads through several
+    calls per line, for every line of every request's head."""
+
+    _read_buf: bytes  # _pyio.BufferedReader's buffer, and the position read up to
+    _read_pos: int
+
+    def readline(self, size: int | None = -1) -> bytes:
+        buffer, start = self._read_buf, self._read_pos  # as cheroot's has_data reads them
+        limit = len(buffer) if size is None or size < 0 else min(len(buffer), start + size)
+        end = buffer.find(b"\n", start, limit) + 1 or (
+            limit if size is not None and limit == start + size > start else 0
+        )
+        if not end:  # no whole line (or ``size`` bytes) buffered: read on
+            return bytes(super().readline(size))
+        self._read_pos = end
+        self.bytes_read += end - start
+        return bytes(buffer[start:end])
+
+
 class _Request(cheroot_server.HTTPRequest):
     """cheroot's request, its headers sent together with the body's first chunk."""
 
@@ -114,7 +136,13 @@ class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
 
     def __init__(self, server: Any, sock: Any, makefile: Any = MakeFile) -> None:
-        super().__init__(server, sock, makefile)
+        def files(sock: Any, mode: str = "r", bufsize: int = DEFAULT_BUFFER_SIZE) -> Any:
+            # plain and TLS sockets alike get cheroot's StreamReader: here, a faster one
+            if "r" in mode:
+                return _LineReader(sock, mode, bufsize)
+            return makefile(sock, mode, bufsize)
+
+        super().__init__(server, sock, files)
         self.wfile = _CoalescingWriter(self.wfile)
 
     def communicate(self) -> bool:
