@@ -103,6 +103,11 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
+_POLL_INTERVAL = 0.1
+"""How often the serving loop looks for a stop: ``stop()`` (and so the watch's exit on
+SIGTERM) waits up to this long; socketserver's default, 0.5 s, is felt at every exit."""
+
+
 class EndpointServer:
     """Serves :func:`make_app` on ``host:port`` from a daemon thread; ``port`` 0 picks one."""
 
@@ -114,7 +119,10 @@ class EndpointServer:
         self.host = host
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="reconcile-endpoints", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name="reconcile-endpoints",
+            daemon=True,
         )
 
     @property

@@ -1,7 +1,7 @@
 """``reconcile watch``: a Watcher over the sandbox, its endpoints over real HTTP, and a
 loopback webhook receiver.
 
-Cycles run every 0.2 s; every test waits on conditions (never on wall-clock time),
+Cycles run every 0.1 s; every test waits on conditions (never on wall-clock time),
 with generous timeouts for a loaded machine.
 """
 
@@ -31,7 +31,7 @@ from reconcile.watch import Watcher, WatchOptions
 
 from sandbox_api import edit_by_hand, field_ids, live
 
-INTERVAL = 0.2
+INTERVAL = 0.1
 TIMEOUT = 60.0
 MANIFEST = """\
 tickets:
