@@ -887,6 +887,22 @@ def connect(
     return client
 
 
+def token_claims(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[Claims, str]:
+    """The claims of the token ``settings`` name, and where it came from (``whoami``).
+
+    A client-credentials token is fetched; nothing is refused here (:func:`connect` and
+    :func:`~reconcile.auth.preflight` do that).
+    """
+    transport = Transport(settings)
+    try:
+        source = token_source_from(
+            settings, os.environ if env is None else env, transport.post_token
+        )
+        return Claims.from_token(source.token(), source.description), source.description
+    finally:
+        transport.close()
+
+
 def refuse_plain_http(url: str, allowed: bool) -> None:
     """:class:`ConfigError` for ``http://`` to a host that is not loopback, unless allowed."""
     parts = urlsplit(url)

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from reconcile.auth import Claims, preflight, token_source_from
+from reconcile.auth import Claims, preflight
 from reconcile.cli.logs import setup_logging
 from reconcile.cli.options import connection_options, settings_for
-from reconcile.client import Transport
+from reconcile.client import token_claims
 from reconcile.errors import AuthError
 
 
@@ -33,13 +33,7 @@ def whoami(output_format: str, **params: Any) -> None:
     """
     setup_logging(params.get("verbose") or 0)
     settings, secrets = settings_for(params)
-    transport = Transport(settings)
-    try:
-        source = token_source_from(settings, secrets, transport.post_token)
-        claims = Claims.from_token(source.token(), source.description)
-    finally:
-        transport.close()
-
+    claims, source = token_claims(settings, secrets)
     now = time.time()
     write_problem = claims.write_problem(settings.write_roles, now)
     info = {
@@ -54,7 +48,7 @@ def whoami(output_format: str, **params: Any) -> None:
         "expires_at": _iso(claims),
         "expired": claims.expired(now),
         "can_write": write_problem is None,
-        "source": source.description,
+        "source": source,
     }
     if output_format == "json":
         click.echo(json.dumps(info, indent=2))
