@@ -121,6 +121,9 @@ class _Pointers:
         # The test of one pointer against another: how a node's offset is told.
         self.same: Any = getattr(ryml.ryml, "_same_ptr", None)
         self.starts: dict[int, int] = {}
+        # Nodes are numbered in the order they are written: the start of the last
+        # node numbered before one is an offset at or before that one's start.
+        self.floor = (-1, 0)
 
     def offset(self, document: int, steps: Steps, *, key: bool) -> int | None:
         """Where the node's key (with ``key``) or the node itself starts, or None."""
@@ -149,6 +152,17 @@ class _Pointers:
         tree = self.tree
         if tree.has_key(node):
             text = tree.key(node)
+            if tree.is_keyval(node):
+                value = tree.val(node)
+                if value is not None and len(value):
+                    # A value is most often unique in the file: found first, it bounds
+                    # the search for its key (which ticket's "id:" this one is).
+                    hint = self._hint(node)
+                    after = self._search(bytes(value), value, hint)
+                    if after is not None:
+                        found = self._search_back(bytes(text), text, hint, after)
+                        if found is not None:
+                            return self._remember(node, found)
         elif tree.is_map(node):
             if tree.is_flow(node) or not tree.has_children(node):
                 return None
@@ -164,10 +178,14 @@ class _Pointers:
     def _remember(self, node: int, start: int | None) -> int | None:
         if start is not None:
             self.starts[node] = start
+            if node > self.floor[0]:
+                self.floor = (node, start)
         return start
 
     def _hint(self, node: int) -> int:
         """An offset at or before the node's text: the start of a node before it."""
+        if node > self.floor[0]:
+            return self.floor[1]
         tree, none = self.tree, self.none
         while True:
             before = tree.prev_sibling(node)
@@ -197,6 +215,19 @@ class _Pointers:
             ):
                 return position
             position = buffer.find(needle, position + 1)
+        return None
+
+    def _search_back(self, needle: bytes, text: Any, start: int, end: int) -> int | None:
+        """:meth:`_search` from ``end`` back to ``start``."""
+        buffer, view, same = self.buffer, self.view, self.same
+        size = len(needle)
+        position = buffer.rfind(needle, start, end)
+        while position >= 0:
+            if (not position or buffer[position - 1] in _BEFORE_SCALAR) and same(
+                text, view[position : position + size]
+            ):
+                return position
+            position = buffer.rfind(needle, start, position)
         return None
 
 

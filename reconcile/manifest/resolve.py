@@ -59,6 +59,9 @@ class _Resolver:
         self.fields: dict[tuple[str, str], Field | None] = {}
         self.by_type: dict[str, dict[str, Field | None]] = {}
         self.by_prefix: dict[str | None, TicketType | None] = {}
+        self.passed: set[tuple[str, type, Any]] = set()
+        """(field UUID, type, value) of short values a field's check accepted: the same
+        options, dates and references come back in ticket after ticket."""
 
     def error(self, ticket: DeclaredTicket, location: Location, message: str) -> None:
         # A bad document-level default or list entry is reported once, not once per ticket.
@@ -173,7 +176,7 @@ class _Resolver:
         key_id = key_field.id if key_field is not None else None
         found = None
         if not ticket.document.defaults:
-            found = _plain_values(ticket.own, known, ticket_type, sensitive, key_id)
+            found = _plain_values(ticket.own, known, ticket_type, sensitive, key_id, self.passed)
         if found is not None:
             values, keys, own_set = found
         else:
@@ -314,12 +317,21 @@ _NONE: frozenset[str] = frozenset()
 _UNRESOLVED: Any = object()
 
 
+_REMEMBERED = frozenset({str, int, float, bool})
+_SHORT = 64
+"""Values remembered as checked: of these types, and strings no longer than this."""
+_FREE_TEXT = frozenset({"text", "richtext"})
+"""Field types whose values are not remembered: they rarely repeat, and their check is
+cheap."""
+
+
 def _plain_values(
     own: dict[str, Any],
     known: dict[str, Field | None],
     ticket_type: TicketType,
     sensitive: frozenset[str],
     key_id: str | None,
+    passed: set[tuple[str, type, Any]],
 ) -> tuple[dict[str, Any], tuple[str, ...] | None, int] | None:
     """:meth:`_Resolver.values` of a ticket without defaults, as long as nothing is wrong
     with it: None at the first problem (that method then reports it)."""
@@ -332,11 +344,20 @@ def _plain_values(
         if target is None:
             return None
         field_id = target.id
+        if field_id in values or field_id == key_id:
+            return None
+        kind = type(value)
         if (
-            field_id in values
-            or field_id == key_id
-            or target.check(value, sensitive=field_id in sensitive) is not None
+            kind in _REMEMBERED
+            and (kind is not str or len(value) <= _SHORT)
+            and target.type not in _FREE_TEXT
         ):
+            remembered = (field_id, kind, value)
+            if remembered not in passed:
+                if target.check(value, sensitive=field_id in sensitive) is not None:
+                    return None
+                passed.add(remembered)
+        elif target.check(value, sensitive=field_id in sensitive) is not None:
             return None
         values[field_id] = target.canonical(value)
         if named and key != target.name:
