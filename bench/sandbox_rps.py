@@ -64,6 +64,16 @@ class Server:
 
         self.stop = stop
 
+    def peak_rss_mb(self) -> float | None:
+        """The server process's peak resident set (Linux, subprocess only)."""
+        status = Path(f"/proc/{self.pid}/status")
+        if self.pid is None or not status.exists():
+            return None
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
     def cpu_seconds(self) -> float | None:
         """User + system CPU of the server process (Linux, subprocess only)."""
         stat = Path(f"/proc/{self.pid}/stat")
@@ -215,6 +225,9 @@ def main() -> None:
             return status
 
         run_phase("PATCH", server, args.threads, args.seconds, patch)
+        rss = server.peak_rss_mb()
+        if rss is not None:
+            print(f"server peak RSS: {rss:.0f} MB")
     finally:
         setup.close()
         server.stop()

@@ -451,11 +451,12 @@ class SandboxApp:
             items = [self.faults.reshape("list", ticket) for ticket in tickets]
             total = total if total_claimed is None else total_claimed
             return respond({"data": items, "page": page, "size": size, "total": total})
-        texts, total = self.store.page_json(read, size)
+        body, total = self.store.page_json(read, size)
         total = total if total_claimed is None else total_claimed
         # {"data": [...], "page", "size", "total"} as respond() writes it, the items as text
-        tail = dumps({"page": page, "size": size, "total": total})[1:]
-        return Reply(f'{{"data":[{",".join(texts)}],{tail}'.encode())
+        body[:0] = b'{"data":'
+        body += dumps({"page": page, "size": size, "total": total}).replace("{", ",", 1).encode()
+        return Reply(bytes(body))  # WSGI servers take bytes only
 
     def create_ticket(self, request: SandboxRequest) -> Reply:
         identity = self._before(
