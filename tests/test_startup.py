@@ -7,6 +7,7 @@ it: the modules a command loads. Each runs in a fresh interpreter.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,12 @@ sys.stderr.write("\\nMODULES " + json.dumps(loaded))
 
 
 def loaded_by(*argv: str) -> set[str]:
+    # Not measured by coverage (patch = ["subprocess"]): it would load its own modules.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+    )  # fmt: skip
     assert done.returncode == 0 and "Error" not in done.stderr, done.stderr
     line = done.stderr.rsplit("\nMODULES ", 1)[-1]
     return set(json.loads(line))
