@@ -6,6 +6,8 @@ every line it finds must be those of :mod:`reconcile.manifest.yaml12`.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -155,3 +157,19 @@ def test_lines_found_later_are_the_line_numbered_readers() -> None:
         ticket.document.lines = exact
     assert found == [_lines(ticket) for ticket in fast]
     assert found[0][0] == 6 and found[1][:2] == [18, 19] and found[2][0] == 22
+
+
+def test_a_syntax_error_is_one_line_without_rapidyamls_own_report(tmp_path: Any) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("tickets: [\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "reconcile", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"Error: {path}:2: YAML syntax error: did not find expected node content "
+        "(while parsing a flow node at line 2)"
+    ]

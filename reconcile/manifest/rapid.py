@@ -207,12 +207,21 @@ def _constant(name: str) -> Any:
 @contextmanager
 def quiet_stderr() -> Iterator[None]:
     """rapidyaml prints its own error report to the C stderr before raising: hide it
-    (the line-numbered reader then reports the problem in one line)."""
+    (the line-numbered reader then reports the problem in one line).
+
+    The descriptor is redirected for the call only; where it cannot be (no stderr at
+    all), nothing is hidden.
+    """
     global _devnull
-    sys.stderr.flush()
-    if _devnull is None:
-        _devnull = os.open(os.devnull, os.O_WRONLY)
-    saved = os.dup(2)
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        if _devnull is None:
+            _devnull = os.open(os.devnull, os.O_WRONLY)
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
     try:
         os.dup2(_devnull, 2)
         yield
