@@ -15,7 +15,7 @@ so none of its answer is taken on trust:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -48,6 +48,10 @@ class Listing:
     """True when the listing ended at a short or empty page; False when it was cut off."""
     stopped: str = ""
     """Why an incomplete listing stopped."""
+    wanted: Container[str] | None = None
+    """Only these tickets are kept (None: every one); the others are only counted as seen."""
+    passed: set[str] = field(default_factory=set)
+    """Display IDs listed but not wanted: enough to tell a page that brings nothing new."""
 
     def add(self, page: ListPage) -> bool:
         """Take one page in; True when it brought a ticket (or a doubt) not seen before."""
@@ -56,6 +60,12 @@ class Listing:
         news = bool(page.reread) and not set(page.reread) <= self.reread
         self.reread.update(page.reread)
         for ticket in page.tickets:
+            if self.wanted is not None and ticket.object_id not in self.wanted:
+                # Not kept: a plan of a few tickets of a large tenant holds only those.
+                if ticket.object_id not in self.passed:
+                    self.passed.add(ticket.object_id)
+                    news = True
+                continue
             seen = self.tickets.get(ticket.object_id)
             if seen is None and ticket.object_id not in self.reread:
                 self.tickets[ticket.object_id] = ticket
@@ -75,6 +85,7 @@ def read_pages(
     parallelism: int,
     progress: ProgressFor | None = None,
     only_if_announced_within: bool = False,
+    wanted: Container[str] | None = None,
 ) -> Listing:
     """Read pages 1, 2, ... until a short or empty page, a page with nothing new, or
     ``max_pages``; up to ``parallelism`` pages in flight, taken in order, so at most that
@@ -82,8 +93,9 @@ def read_pages(
 
     With ``only_if_announced_within``, a first page whose ``total`` announces more than
     ``max_pages`` pages ends the listing there (reading on would not pay off).
+    With ``wanted``, only those tickets are kept.
     """
-    listing = Listing()
+    listing = Listing(wanted=wanted)
     first = client.list_page(1, PAGE_SIZE)
     listing.add(first)
     if first.items < PAGE_SIZE:

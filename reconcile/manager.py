@@ -634,12 +634,13 @@ class Manager:
                 parallelism=self.parallelism,
                 progress=self._progress_for,
                 only_if_announced_within=True,
+                wanted=wanted,
             )
         except ApiError:
             # Reading must never depend on the list endpoint (it is not in the vendor's
             # documentation): any trouble with it, and the tickets are read one by one.
             return {}
-        return {i: t for i, t in listing.tickets.items() if i in wanted}
+        return listing.tickets
 
     def _progress_for(self, total: int, label: str) -> Progress:
         if self._progress is None or total == 0:

@@ -178,3 +178,48 @@ def test_a_malformed_retry_after_falls_back_to_the_backoff(
     )  # fmt: skip
     assert result.stdout == "No changes. Live tickets match the manifests.\n"
     assert sandbox.stats()["faults"]["rate_limit"] > 0
+
+
+def manifest_of(tickets: list[dict[str, Any]], changed: str | None = None) -> str:
+    """Declare each ticket's first set field at its live value (``changed``: one ticket
+    declares another value)."""
+    lines = ["tickets:"]
+    for ticket in tickets:
+        key, value = next((k, v) for k, v in sorted(ticket["data"].items()) if v)
+        if ticket["object_id"] == changed:
+            value = "declared-in-git" if isinstance(value, str) else value
+        lines += [f"  - id: {ticket['object_id']}", f"    fields: {{{key}: {json.dumps(value)}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_plan_of_some_tickets_lists_pages_and_compares_only_those(
+    cli: Any, sandbox_factory: Any
+) -> None:
+    """Declaring 100 of 1,200 tickets: the pages are listed (not 100 GETs), and the plan
+    compares exactly the declared tickets."""
+    sandbox = sandbox_factory(demo=True, tickets=1200)
+    some = all_tickets(sandbox)[::12][:100]
+    string_valued = next(
+        t["object_id"] for t in some if isinstance(sorted(t["data"].items())[0][1], str)
+    )
+    Path("m.yaml").write_text(manifest_of(some, changed=string_valued))
+    sandbox.reset_stats()
+    result = cli("plan", "m.yaml", "--format", "json", **env_for(sandbox))
+    plan = json.loads(result.stdout)
+    assert [c["id"] for c in plan["changes"]] == [string_valued]
+    assert plan["summary"]["unchanged"] == len(some) - 1 == 99
+    routes = sandbox.stats()["by_route"]
+    assert routes["list"] >= 3 and routes.get("get", 0) == 0
+
+
+def test_a_plan_of_some_tickets_stops_when_pages_repeat(cli: Any, sandbox_factory: Any) -> None:
+    """A server that ignores ``page`` repeats its first page: the listing stops at the
+    first page with nothing new, and the declared tickets it never listed are read by GET."""
+    sandbox = sandbox_factory(demo=True, tickets=1200, list_ignore_page=True)
+    tickets = all_tickets(sandbox)
+    Path("m.yaml").write_text(manifest_of(tickets[:1] + tickets[-100:]))
+    sandbox.reset_stats()
+    result = cli("plan", "m.yaml", **env_for(sandbox))
+    assert result.stdout == "No changes. Live tickets match the manifests.\n"
+    routes = sandbox.stats()["by_route"]
+    assert routes["list"] <= 2 + 16 and routes["get"] == 100
