@@ -21,7 +21,6 @@ an error that names the environment variable to use instead (the value is not sh
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -33,11 +32,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconcile.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAMES = ("reconcile.yaml", "reconcile.yml")
 """File names looked for when no ``--config`` is given."""
@@ -686,6 +680,8 @@ def _checked(
                 f"environment or files, never from the config file: use {secret_hint}"
             )
         elif name not in _BY_NAME:
+            import difflib  # only for the message of a misspelt key
+
             close = difflib.get_close_matches(normal, FILE_KEYS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(FILE_KEYS)}"
             problems.append(f"{where}: unknown setting {name!r} ({hint})")
@@ -706,6 +702,11 @@ def _has_tool_table(path: Path, cwd: Path) -> bool:
 
 
 def _toml(text: str, shown: str) -> dict[str, Any]:
+    # Imported here: only a run that finds a pyproject.toml with [tool.reconcile] parses one.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

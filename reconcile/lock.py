@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconcile.errors import ApiError, ConfigError
 from reconcile.schema import Field, Schema, TicketType
 
@@ -23,8 +21,6 @@ _HEADER = (
     "# Commit it with the manifests; `reconcile validate` checks against it offline and\n"
     "# `reconcile plan` reports schema drift against it. Re-run `schema pull` to update.\n"
 )
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def default_lock_path(config_path: Path | None, cwd: Path | None = None) -> Path:
@@ -42,8 +38,11 @@ def find_lock(config_path: Path | None, cwd: Path | None = None) -> Path | None:
 
 def dump_lock(schema: Schema) -> str:
     """The lock file's text (stable: same schema, same bytes)."""
+    import yaml  # here: most commands never write a lock, and PyYAML costs start-up time
+
     data = {"lock_version": LOCK_VERSION, "types": schema.to_data()}
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    body = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000)
     return _HEADER + body
 
 
@@ -53,8 +52,12 @@ def write_lock(schema: Schema, path: Path) -> None:
 
 def read_lock(path: Path) -> Schema:
     """Read a lock file; a missing, damaged or foreign file is a :class:`ConfigError`."""
+    import yaml  # here: only a run with a lock file reads one
+
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the schema lock: {error.strerror}") from None
     except (UnicodeDecodeError, yaml.YAMLError) as error:
