@@ -9,6 +9,7 @@ everything a command writes passes through the safe output streams installed her
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -74,9 +75,20 @@ def cli() -> None:
     """Declare ticket fields in YAML; plan, apply and detect drift against the live tenant."""
 
 
+GC_THRESHOLD = 200_000
+"""Allocations between two runs of the cycle collector's youngest generation."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with reconcile's exit statuses (never click's 2 for usage)."""
     from reconcile.cli.output import safe_output
+
+    # A plan builds hundreds of thousands of small objects and frees almost none in
+    # cycles: at CPython's default threshold (700) the cycle collector ran about 190
+    # times in a 10,000-ticket plan for 0.2-0.3 s (10-15 %) and found ~500 objects.
+    # mypy (build.py) sets the same threshold for the same reason. A process setting, so the CLI
+    # makes it, not the library (a Python caller keeps its own).
+    gc.set_threshold(GC_THRESHOLD, 30, 30)
 
     with safe_output():
         try:
