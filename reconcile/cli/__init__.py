@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+from typing import NamedTuple
 
 import click
 
@@ -19,24 +20,48 @@ from reconcile import __version__
 from reconcile.cli.examples import add_examples
 from reconcile.errors import ExitStatus, ManifestError, ReconcileError
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("reconcile.cli.plan", "plan"),
-    "apply": ("reconcile.cli.apply", "apply"),
-    "drift": ("reconcile.cli.plan", "drift"),
-    "watch": ("reconcile.cli.watch", "watch"),
-    "whoami": ("reconcile.cli.whoami", "whoami"),
-    "sandbox": ("reconcile.cli.sandbox", "sandbox"),
-    "demo": ("reconcile.cli.demo", "demo"),
-    "import": ("reconcile.cli.import_", "import_"),
-    "validate": ("reconcile.cli.validate", "validate"),
-    "schema": ("reconcile.cli.schema", "schema"),
-    "adopt": ("reconcile.cli.adopt", "adopt"),
-    "undo": ("reconcile.cli.undo", "undo"),
-}
-"""Command name -> (module, attribute): a command's module is imported when it runs.
 
-``reconcile --version`` or ``validate`` then import only what they need, not
-requests, the sandbox's WSGI stack or the HTML templates (issue 11: start-up).
+class Command(NamedTuple):
+    """Where a command lives, and its one-line summary for ``reconcile --help``."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "plan": Command("reconcile.cli.plan", "plan", "Show what apply would change."),
+    "apply": Command("reconcile.cli.apply", "apply", "Make the live tickets match the manifests."),
+    "drift": Command(
+        "reconcile.cli.plan", "drift", "Tell whether live tickets still match (exit 2: drift)."
+    ),
+    "watch": Command(
+        "reconcile.cli.watch", "watch", "Compare (and heal) continuously, with metrics."
+    ),
+    "whoami": Command("reconcile.cli.whoami", "whoami", "Show what the token is allowed to do."),
+    "sandbox": Command(
+        "reconcile.cli.sandbox", "sandbox", "Run a local emulator of the ticketing API."
+    ),
+    "demo": Command("reconcile.cli.demo", "demo", "Run plan, apply and drift on a sandbox."),
+    "import": Command("reconcile.cli.import_", "import_", "Write a manifest for existing tickets."),
+    "validate": Command(
+        "reconcile.cli.validate", "validate", "Check the manifests without network."
+    ),
+    "schema": Command(
+        "reconcile.cli.schema", "schema", "The manifest format and the tenant's ticket types."
+    ),
+    "adopt": Command(
+        "reconcile.cli.adopt", "adopt", "Write drifted live values back into the manifests."
+    ),
+    "undo": Command(
+        "reconcile.cli.undo", "undo", "Restore the values that a journal's writes overwrote."
+    ),
+}
+"""Command name -> where it lives and its summary: a command's module is imported when
+it runs, so ``reconcile --version``, ``--help`` or ``validate`` import only what they
+need, not requests, the sandbox's WSGI stack or the HTML templates (issue 11). The
+summary is the command's ``short_help`` (as pip's command table holds its summaries):
+``reconcile --help`` lists the commands without importing any of them.
 """
 
 
@@ -48,11 +73,18 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module, attribute = COMMANDS[cmd_name]
-            command: click.Command = getattr(importlib.import_module(module), attribute)
+            where = COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(where.module), where.attribute)
+            command.short_help = where.summary
             add_examples(command, cmd_name)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing a command module."""
+        rows = [(name, COMMANDS[name].summary) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def _print_version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
