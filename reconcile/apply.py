@@ -242,7 +242,7 @@ class _TicketWriter:
                 except (EtagMismatch, OutcomeUnknown) as error:
                     maybe_landed = isinstance(error, OutcomeUnknown)
                     status = Status.UNKNOWN if maybe_landed else Status.ETAG_MISMATCH
-                    self._outcome(seq, change, status, None, error)
+                    self._outcome(seq, change.id, change, status, None, error)
                     if maybe_landed and self.client.interrupted:
                         message = f"outcome unknown: {error}; re-run plan to see if it landed"
                         return TicketOutcome(planned.id, Outcome.FAILED, message, etag)
@@ -259,9 +259,9 @@ class _TicketWriter:
                     last = "last: outcome unknown" if maybe_landed else "last: another writer won"
                     continue
                 except ReconcileError as error:  # refused, or never sent: it did not land
-                    self._outcome(seq, change, Status.FAILED, None, error)
+                    self._outcome(seq, change.id, change, Status.FAILED, None, error)
                     raise
-                self._outcome(seq, change, Status.UPDATED, new_etag)
+                self._outcome(seq, change.id, change, Status.UPDATED, new_etag)
                 return TicketOutcome(
                     change.id, Outcome.UPDATED, None, etag, new_etag, change.fields
                 )
@@ -292,14 +292,14 @@ class _TicketWriter:
                 try:
                     object_id, etag = self.client.create_ticket(planned.body)
                 except OutcomeUnknown as error:
-                    self._create_outcome(seq, planned, name, Status.UNKNOWN, None, error)
+                    self._outcome(seq, name, planned, Status.UNKNOWN, None, error)
                     found = self.find_key(planned)
                     if len(found) == 1:
                         ticket = found[0]
-                        self._create_outcome(
+                        self._outcome(
                             seq,
-                            planned,
                             ticket.object_id,
+                            planned,
                             Status.CREATED,
                             ticket.etag,
                             "confirmed by finding its key",
@@ -324,9 +324,9 @@ class _TicketWriter:
                         return TicketOutcome(name, Outcome.SKIPPED, message, create=planned)
                     continue
                 except ReconcileError as error:  # refused, or never sent: it did not land
-                    self._create_outcome(seq, planned, name, Status.FAILED, None, error)
+                    self._outcome(seq, name, planned, Status.FAILED, None, error)
                     raise
-                self._create_outcome(seq, planned, object_id, Status.CREATED, etag)
+                self._outcome(seq, object_id, planned, Status.CREATED, etag)
                 return TicketOutcome(object_id, Outcome.CREATED, None, None, etag, create=planned)
         except ApiError as error:
             return TicketOutcome(
@@ -347,22 +347,6 @@ class _TicketWriter:
             return None
         change = TicketChange(id=create.name, action=Action.CREATE, fields=create.fields)
         return self.journal.intent(change, None, key=create.key)
-
-    def _create_outcome(
-        self,
-        seq: int | None,
-        create: TicketCreate,
-        ticket: str,
-        status: Status,
-        etag_after: str | None,
-        detail: ReconcileError | str | None = None,
-    ) -> None:
-        if self.journal is None or seq is None:
-            return
-        if isinstance(detail, ApiError):
-            detail = describe_error(create, detail)
-        message = None if detail is None else str(detail)
-        self.journal.outcome(seq, ticket, status, etag_after, message)
 
     def _rebase(
         self,
@@ -431,7 +415,7 @@ class _TicketWriter:
     ) -> TicketOutcome:
         """The re-read shows every planned value in place: our write landed, or another's."""
         if maybe_landed:
-            self._outcome(seq, sent, Status.UPDATED, live.etag, "confirmed by re-reading")
+            self._outcome(seq, sent.id, sent, Status.UPDATED, live.etag, "confirmed by re-reading")
             return TicketOutcome(
                 planned.id, Outcome.UPDATED, None, sent.etag, live.etag, sent.fields
             )
@@ -463,17 +447,20 @@ class _TicketWriter:
     def _outcome(
         self,
         seq: int | None,
-        change: TicketChange,
+        ticket: str,
+        change: TicketChange | TicketCreate,
         status: Status,
         etag_after: str | None,
         detail: ReconcileError | str | None = None,
     ) -> None:
+        """Journal how the write of ``seq`` to ``ticket`` (a create's name until it has
+        a display ID) ended."""
         if self.journal is None or seq is None:
             return
         if isinstance(detail, ApiError):
             detail = describe_error(change, detail)
         message = None if detail is None else str(detail)
-        self.journal.outcome(seq, change.id, status, etag_after, message)
+        self.journal.outcome(seq, ticket, status, etag_after, message)
 
 
 def describe_error(change: TicketChange | TicketCreate, error: ApiError) -> str:

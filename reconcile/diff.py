@@ -134,33 +134,35 @@ def _within_teams(change: TicketChange, live: LiveTicket, teams: Sequence[str]) 
     )
 
 
+def _refused(desired: DesiredTicket, live: LiveTicket, error: str) -> TicketChange:
+    """An error entry of the plan for a ticket that must not be diffed."""
+    return TicketChange(
+        id=desired.name,
+        action=Action.ERROR,
+        etag=live.etag,
+        error=error,
+        last_updated_by=live.last_updated_by,
+        last_updated_at=live.last_updated_at,
+    )
+
+
 def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
     if live.ticket_type_id is not None and live.ticket_type_id != desired.type.id:
-        return TicketChange(
-            id=desired.name,
-            action=Action.ERROR,
-            etag=live.etag,
-            error=(
-                f"live ticket has type {live.ticket_type_id}, not {desired.type.name} "
-                f"({desired.type.id}) as its prefix says"
-            ),
-            last_updated_by=live.last_updated_by,
-            last_updated_at=live.last_updated_at,
+        return _refused(
+            desired,
+            live,
+            f"live ticket has type {live.ticket_type_id}, not {desired.type.name} "
+            f"({desired.type.id}) as its prefix says",
         )
     data = live.data
     if desired.key is not None and desired.key_field is not None:
         held = data.get(desired.key_field)
         if held != desired.key:
-            return TicketChange(
-                id=desired.name,
-                action=Action.ERROR,
-                etag=live.etag,
-                error=(
-                    f"its key field holds {held!r}, not the declared key {desired.key!r}: "
-                    "fix the manifest's id or key"
-                ),
-                last_updated_by=live.last_updated_by,
-                last_updated_at=live.last_updated_at,
+            return _refused(
+                desired,
+                live,
+                f"its key field holds {held!r}, not the declared key {desired.key!r}: "
+                "fix the manifest's id or key",
             )
     changed: list[FieldChange] = []
     for field_id, want in desired.values.items():
