@@ -56,34 +56,55 @@ def make_plan(
 ) -> Plan:
     """Diff every desired ticket against its live read (or its read failure).
 
-    ``live`` maps display IDs to what the read returned; an :class:`ApiError`
-    (``TicketNotFound``, exhausted retries) becomes an ``error`` change carrying its
-    message, and so does a ticket missing from ``live`` altogether. With
+    ``live`` maps display IDs to what the read returned (see :func:`diff_read`).
+    """
+    changes = {d.name: diff_read(d, live.get(d.name), team_limit) for d in desired}
+    return plan_of(desired, changes, target, schema_drift)
+
+
+def diff_read(
+    desired: DesiredTicket,
+    read: LiveTicket | ApiError | None,
+    team_limit: Sequence[str] | None = None,
+) -> TicketChange | None:
+    """The change of one desired ticket given what reading it returned, None when in sync.
+
+    An :class:`ApiError` (``TicketNotFound``, exhausted retries) becomes an ``error``
+    change carrying its message, and so does a ticket not read at all (None). With
     ``team_limit`` (the teams a writer token may update), a ticket to update that
     belongs to another team is an ``error``: apply would be refused it.
     """
-    changes: list[TicketChange] = []
+    if isinstance(read, LiveTicket):
+        change = _diff(desired, read)
+        if change is not None and team_limit is not None:
+            change = _within_teams(change, read, team_limit)
+        return change
+    if isinstance(read, ApiError):
+        return TicketChange(
+            id=desired.name, action=Action.ERROR, error=str(read) or type(read).__name__
+        )
+    return TicketChange(id=desired.name, action=Action.ERROR, error="the ticket was not read")
+
+
+def plan_of(
+    desired: Sequence[DesiredTicket],
+    changes: Mapping[str, TicketChange | None],
+    target: Target | None = None,
+    schema_drift: Sequence[str] = (),
+) -> Plan:
+    """The plan of ``desired`` in its order, from each ticket's :func:`diff_read` by
+    display ID (made as its live ticket was read, so the live tickets need not be kept);
+    a ticket missing from ``changes`` was not read."""
+    planned: list[TicketChange] = []
     unchanged: list[str] = []
     for ticket in desired:
-        read = live.get(ticket.name)
-        if isinstance(read, LiveTicket):
-            change = _diff(ticket, read)
-            if change is not None and team_limit is not None:
-                change = _within_teams(change, read, team_limit)
-        elif isinstance(read, ApiError):
-            change = TicketChange(
-                id=ticket.name, action=Action.ERROR, error=str(read) or type(read).__name__
-            )
-        else:
-            change = TicketChange(
-                id=ticket.name, action=Action.ERROR, error="the ticket was not read"
-            )
+        change = changes[ticket.name] if ticket.name in changes else diff_read(ticket, None)
         if change is None:
             unchanged.append(ticket.name)
         else:
-            changes.append(change)
+            planned.append(change)
     return Plan(
-        changes=tuple(changes),
+        changes=tuple(planned),
         unchanged=tuple(unchanged),
         target=target,
         schema_drift=tuple(schema_drift),

@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Callable, Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from reconcile.client import ListPage, TicketingClient
+from reconcile.client import ListPage, TicketingClient, list_page_of
 from reconcile.errors import ListUnsupported
 from reconcile.ticket import LiveTicket
 
@@ -31,14 +32,28 @@ MAX_PAGES = 1000
 
 Tick = Callable[[int], None]
 ProgressFor = Callable[[int, str], Tick]
+Kept = TypeVar("Kept")
+
+
+def as_listed(ticket: LiveTicket) -> LiveTicket:
+    """The ``take`` of a listing that keeps the tickets themselves."""
+    return ticket
 
 
 @dataclass
-class Listing:
+class Listing(Generic[Kept]):
     """What the pages of one listing said, as far as it can be trusted."""
 
-    tickets: dict[str, LiveTicket] = field(default_factory=dict)
-    """Valid tickets by display ID, each listed once (or identically each time)."""
+    take: Callable[[LiveTicket], Kept]
+    """What is kept of each ticket: the ticket (:func:`as_listed`), or what a caller
+    makes of it at once (a plan diffs it), so a listing of a large tenant need not hold
+    every live ticket."""
+    tickets: dict[str, Kept] = field(default_factory=dict)
+    """What was kept of each valid ticket, by display ID, listed once (or with one etag
+    each time)."""
+    etags: dict[str, str] = field(default_factory=dict)
+    """The etag each kept ticket was listed with: a ticket listed again with another
+    one was written between the two pages."""
     reread: set[str] = field(default_factory=set)
     """Display IDs whose items cannot be trusted: to read with a GET."""
     unidentified: int = 0
@@ -66,13 +81,14 @@ class Listing:
                     self.passed.add(ticket.object_id)
                     news = True
                 continue
-            seen = self.tickets.get(ticket.object_id)
+            seen = self.etags.get(ticket.object_id)
             if seen is None and ticket.object_id not in self.reread:
-                self.tickets[ticket.object_id] = ticket
+                self.etags[ticket.object_id] = ticket.etag
+                self.tickets[ticket.object_id] = self.take(ticket)
                 news = True
-            elif seen is not None and seen != ticket:
+            elif seen is not None and seen != ticket.etag:
                 # Listed twice, differently (written between two pages?): ask the ticket.
-                del self.tickets[ticket.object_id]
+                del self.tickets[ticket.object_id], self.etags[ticket.object_id]
                 self.reread.add(ticket.object_id)
                 news = True
         return news
@@ -80,22 +96,24 @@ class Listing:
 
 def read_pages(
     client: TicketingClient,
+    take: Callable[[LiveTicket], Kept],
     *,
     max_pages: int,
     parallelism: int,
     progress: ProgressFor | None = None,
     only_if_announced_within: bool = False,
     wanted: Container[str] | None = None,
-) -> Listing:
+) -> Listing[Kept]:
     """Read pages 1, 2, ... until a short or empty page, a page with nothing new, or
     ``max_pages``; up to ``parallelism`` pages in flight, taken in order, so at most that
     many requests are spent past the end. :class:`~reconcile.errors.ApiError` passes.
 
     With ``only_if_announced_within``, a first page whose ``total`` announces more than
     ``max_pages`` pages ends the listing there (reading on would not pay off).
-    With ``wanted``, only those tickets are kept.
+    With ``wanted``, only those tickets are kept, and of each only what ``take`` makes
+    of it (in this thread, as its page is taken in).
     """
-    listing = Listing(wanted=wanted)
+    listing = Listing(take, wanted=wanted)
     first = client.list_page(1, PAGE_SIZE)
     listing.add(first)
     if first.items < PAGE_SIZE:
@@ -108,16 +126,16 @@ def read_pages(
     announced = min(announced, max_pages)
     tick = progress(announced, "Listing") if progress and announced > 1 else None
 
-    def read(number: int) -> ListPage:
-        page = client.list_page(number, PAGE_SIZE)
+    def read(number: int) -> bytes:
+        body = client.fetch_list_page(number, PAGE_SIZE)
         if tick:
             tick(1)
-        return page
+        return body
 
     if tick:
         tick(1)
     pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
-    in_flight: deque[tuple[int, Future[ListPage]]] = deque()
+    in_flight: deque[tuple[int, Future[bytes]]] = deque()
     following = 2
     # No page past the one that should come back empty is asked while the announced
     # ones are read (15 wasted requests a listing at parallelism 16, before); when
@@ -135,7 +153,8 @@ def read_pages(
                 listing.stopped = f"still full pages after {max_pages} pages"
                 return listing
             number, future = in_flight.popleft()
-            page = future.result()
+            # Decoded here, one page at a time: the pages read ahead wait as bytes.
+            page = list_page_of(future.result(), number)
             news = listing.add(page)
             if page.items < PAGE_SIZE:
                 listing.complete = True  # pages after a short one are not looked at
@@ -152,13 +171,15 @@ def read_pages(
 
 def read_everything(
     client: TicketingClient, *, parallelism: int, progress: ProgressFor | None = None
-) -> Listing:
+) -> Listing[LiveTicket]:
     """Every ticket of the tenant (``import --all``): a listing that must be complete.
 
     :class:`ListUnsupported` when it was cut off or some items named no ticket, since
     an import that silently misses tickets is worse than a clear error.
     """
-    listing = read_pages(client, max_pages=MAX_PAGES, parallelism=parallelism, progress=progress)
+    listing = read_pages(
+        client, as_listed, max_pages=MAX_PAGES, parallelism=parallelism, progress=progress
+    )
     if not listing.complete:
         raise ListUnsupported(f"the list endpoint's pages do not end: {listing.stopped}")
     if listing.unidentified:

@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from reconcile.apply import ApplyReport, Outcome, TicketOutcome, apply_plan
 from reconcile.apply_lock import apply_lock
 from reconcile.client import TicketingClient, connect
 from reconcile.config import Settings, manifest_paths
-from reconcile.diff import make_plan, plan_create
+from reconcile.diff import diff_read, plan_create, plan_of
 from reconcile.errors import (
     ApiError,
     ListUnsupported,
@@ -349,13 +350,25 @@ class Manager:
         ``bulk=False`` reads one GET per ticket whatever the count (the benchmark
         measures that path).
         """
-        live: dict[str, LiveTicket | ApiError] = {}
+        return self.read_each(ids, _as_read, bulk=bulk)
+
+    def read_each(
+        self,
+        ids: Sequence[str],
+        take: Callable[[str, LiveTicket | ApiError], Kept],
+        *,
+        bulk: bool = True,
+    ) -> dict[str, Kept]:
+        """:meth:`read_live`, keeping of each read only what ``take(display ID, read)``
+        makes of it, in this thread, as it arrives: a plan diffs each ticket at once
+        instead of holding every live ticket of a large tenant."""
+        kept: dict[str, Kept] = {}
         wanted = set(ids)
         if bulk and len(wanted) >= LIST_MIN_TICKETS:
-            live.update(self._read_by_list(wanted))
-        missing = [i for i in ids if i not in live]
-        live.update(self._read_by_get(missing))
-        return live
+            kept.update(self._read_by_list(wanted, take))
+        missing = [i for i in ids if i not in kept]
+        kept.update(self._read_by_get(missing, take))
+        return kept
 
     def plan(self, desired: Sequence[DesiredTicket], *, writable: bool = True) -> Plan:
         """Diff the desired tickets against live ones; schema drift goes into the plan.
@@ -376,6 +389,7 @@ class Manager:
         with_ids = [d for d in desired if d.id is not None]
         known = [*with_ids, *match.found]
         matched: dict[str, list[str]] = {}
+        team_limit = self.team_limit if writable else None
         if self.policies:
             listed = self.list_for_policies()
             expansion = expand(known, self.policies, listed, self.schema)
@@ -383,21 +397,23 @@ class Manager:
             known = select_desired(expansion.desired, only=only, shard=shard)
             self._matched = {d.id: d for d in known if d.id is not None and d.selectors}
             live: dict[str, LiveTicket | ApiError] = {t.object_id: t for t in listed}
-            live.update(self._read_by_get([d.id for d in known if d.id and d.id not in live]))
+            missing = [d.id for d in known if d.id and d.id not in live]
+            live.update(self._read_by_get(missing, _as_read))
             in_scope = {d.id for d in known}
             matched = {
                 name: [i for i in ids if i in in_scope] for name, ids in expansion.matched.items()
             }
+            changes = {d.name: diff_read(d, live.get(d.name), team_limit) for d in known}
         else:
-            live = self.read_live([d.id for d in with_ids if d.id is not None])
-            live.update(match.live or {})
-        plan = make_plan(
-            known,
-            live,
-            self.target,
-            self.schema_drift,
-            team_limit=self.team_limit if writable else None,
-        )
+            # Each ticket is diffed as it is read: the live tickets are not all held.
+            by_id = {d.id: d for d in with_ids if d.id is not None}
+            changes = self.read_each(
+                list(by_id), lambda i, read: diff_read(by_id[i], read, team_limit)
+            )
+            found = match.live or {}
+            for ticket in match.found:
+                changes[ticket.name] = diff_read(ticket, found.get(ticket.name), team_limit)
+        plan = plan_of(known, changes, self.target, self.schema_drift)
         creates = [plan_create(d) for d in match.to_create]
         refused = {c.name: self.team_problem(c) for c in creates}
         errors = [
@@ -582,7 +598,9 @@ class Manager:
                 report = replace(report, outcomes=report.outcomes + refused)
             return write_back_ids(report, sources) if write_back else report
 
-    def _read_by_get(self, ids: Sequence[str]) -> dict[str, LiveTicket | ApiError]:
+    def _read_by_get(
+        self, ids: Sequence[str], take: Callable[[str, LiveTicket | ApiError], Kept]
+    ) -> dict[str, Kept]:
         if not ids:
             return {}
         tick = self._progress_for(len(ids), "Reading")
@@ -597,7 +615,8 @@ class Manager:
 
         pool = ThreadPoolExecutor(max_workers=self.parallelism)
         try:
-            return dict(zip(ids, pool.map(read, ids), strict=True))
+            # Taken in this thread, in order, as the reads complete.
+            return {i: take(i, read) for i, read in zip(ids, pool.map(read, ids), strict=True)}
         except BaseException:
             # Ctrl-C (or any error) in the waiting thread: end the reads in flight at
             # once, or the pool's shutdown would wait for the slowest of them.
@@ -615,13 +634,16 @@ class Manager:
             self.client, parallelism=self.parallelism, progress=self._progress_for
         )
         tickets = list(listing.tickets.values())
-        for result in self._read_by_get(sorted(listing.reread, key=ticket_sort_key)).values():
+        reread = sorted(listing.reread, key=ticket_sort_key)
+        for result in self._read_by_get(reread, _as_read).values():
             if isinstance(result, ApiError):
                 raise result
             tickets.append(result)
         return tickets
 
-    def _read_by_list(self, wanted: set[str]) -> dict[str, LiveTicket]:
+    def _read_by_list(
+        self, wanted: set[str], take: Callable[[str, LiveTicket | ApiError], Kept]
+    ) -> dict[str, Kept]:
         """The wanted tickets that list pages return, when listing saves requests.
 
         At most one page per ``1 / LIST_MAX_PAGES_PER_TICKET`` declared tickets is read
@@ -630,6 +652,7 @@ class Manager:
         try:
             listing = read_pages(
                 self.client,
+                lambda ticket: take(ticket.object_id, ticket),
                 max_pages=1 + int(len(wanted) * LIST_MAX_PAGES_PER_TICKET),
                 parallelism=self.parallelism,
                 progress=self._progress_for,
@@ -650,6 +673,14 @@ class Manager:
 
 def _no_progress(_: int) -> None:
     return None
+
+
+Kept = TypeVar("Kept")
+
+
+def _as_read(_: str, read: LiveTicket | ApiError) -> LiveTicket | ApiError:
+    """The ``take`` of :meth:`Manager.read_each` that keeps each read as it is."""
+    return read
 
 
 def write_back_ids(report: ApplyReport, paths: Sequence[str | Path]) -> ApplyReport:
