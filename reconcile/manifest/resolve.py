@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconcile.errors import ManifestError, Problem
 from reconcile.manifest.model import (
@@ -59,9 +60,9 @@ class _Resolver:
         self.fields: dict[tuple[str, str], Field | None] = {}
         self.by_type: dict[str, dict[str, Field | None]] = {}
         self.by_prefix: dict[str | None, TicketType | None] = {}
-        self.passed: set[tuple[str, type, Any]] = set()
-        """(field UUID, type, value) of short values a field's check accepted: the same
-        options, dates and references come back in ticket after ticket."""
+        self.keyed_by_type: dict[str, dict[str, _Keyed | None]] = {}
+        self.takers: dict[str, Take] = {}
+        """By field UUID (:func:`_taker`)."""
 
     def error(self, ticket: DeclaredTicket, location: Location, message: str) -> None:
         # A bad document-level default or list entry is reported once, not once per ticket.
@@ -176,7 +177,12 @@ class _Resolver:
         key_id = key_field.id if key_field is not None else None
         found = None
         if not ticket.document.defaults:
-            found = _plain_values(ticket.own, known, ticket_type, sensitive, key_id, self.passed)
+            found = _plain_values(
+                ticket.own,
+                self.keyed(ticket_type),
+                lambda key: self.key_of(key, ticket_type, known),
+                key_id,
+            )
         if found is not None:
             values, keys, own_set = found
         else:
@@ -202,6 +208,27 @@ class _Resolver:
             key_field=key_field.id if key_field is not None else None,
             team=ticket.team,
         )
+
+    def keyed(self, ticket_type: TicketType) -> dict[str, _Keyed | None]:
+        """The :class:`_Keyed` of each key of a type's tickets, as far as met yet."""
+        keyed = self.keyed_by_type.get(ticket_type.id)
+        if keyed is None:
+            keyed = self.keyed_by_type[ticket_type.id] = {}
+        return keyed
+
+    def key_of(
+        self, key: str, ticket_type: TicketType, known: dict[str, Field | None]
+    ) -> _Keyed | None:
+        """What ``key`` sets in a ticket of ``ticket_type`` (None: no field)."""
+        target = known.get(key, _UNRESOLVED)
+        if target is _UNRESOLVED:
+            target = known[key] = ticket_type.resolve(key)
+        if target is None:
+            return None
+        taker = self.takers.get(target.id)
+        if taker is None:
+            taker = self.takers[target.id] = _taker(target)
+        return _Keyed(target.id, taker, key == target.name)
 
     def values(
         self,
@@ -317,51 +344,108 @@ _NONE: frozenset[str] = frozenset()
 _UNRESOLVED: Any = object()
 
 
-_REMEMBERED = frozenset({str, int, float, bool})
 _SHORT = 64
-"""Values remembered as checked: of these types, and strings no longer than this."""
-_FREE_TEXT = frozenset({"text", "richtext"})
-"""Field types whose values are not remembered: they rarely repeat, and their check is
-cheap."""
+"""Strings and lists no longer than this are remembered once a field accepted them."""
+
+
+class _Refused(Exception):
+    """A value its field's check refuses: the ticket leaves the fast path."""
+
+
+Take = Callable[[Any], Any]
+"""A field's value taker: the canonical value of a value the field accepts, else
+:class:`_Refused` (see :func:`_taker`)."""
+
+
+def _taker(field: Field) -> Take:
+    """What ``field.check(value) is None`` then ``field.canonical(value)`` give, faster.
+
+    Values of the field type's usual kind are taken at once where the check is only
+    about the kind (text, booleans, numbers, arrays) or when they were accepted before
+    (options, dates, references repeat from ticket to ticket); anything else goes
+    through the check itself, so nothing is accepted that the check refuses.
+    """
+    accepted: set[Any] = set()
+
+    def checked(value: Any) -> Any:
+        if field.check(value) is not None:
+            raise _Refused
+        return field.canonical(value)
+
+    def remembered(value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            if value in accepted:
+                return value
+            taken = checked(value)
+            if taken and len(value) <= _SHORT:
+                accepted.add(value)
+            return taken
+        if kind is list and len(value) <= _SHORT:
+            # Equal to an accepted list of strings, a list holds those strings.
+            items = tuple(value)
+            try:
+                if items in accepted:
+                    return value
+            except TypeError:  # an item that is a list or a mapping: the check says why
+                return checked(value)
+            taken = checked(value)
+            if taken:
+                accepted.add(items)
+            return taken
+        return checked(value)
+
+    def text(value: Any) -> Any:
+        return value if type(value) is str and value else checked(value)
+
+    def boolean(value: Any) -> Any:
+        return value if type(value) is bool else checked(value)
+
+    def number(value: Any) -> Any:
+        kind = type(value)
+        if kind is int or (kind is float and math.isfinite(value)):
+            return value
+        return checked(value)
+
+    def array(value: Any) -> Any:
+        if type(value) is list and value and all(type(item) is str for item in value):
+            return value
+        return checked(value)
+
+    takers = {"text": text, "richtext": text, "boolean": boolean, "number": number}
+    return takers.get(field.type, array if field.type == "array" else remembered)
+
+
+class _Keyed(NamedTuple):
+    """What a key of a ticket's ``fields`` sets: a field, through its taker."""
+
+    field_id: str
+    take: Take
+    named: bool
+    """The key is the field's name."""
 
 
 def _plain_values(
     own: dict[str, Any],
-    known: dict[str, Field | None],
-    ticket_type: TicketType,
-    sensitive: frozenset[str],
+    keyed: dict[str, _Keyed | None],
+    key_of: Callable[[str], _Keyed | None],
     key_id: str | None,
-    passed: set[tuple[str, type, Any]],
 ) -> tuple[dict[str, Any], tuple[str, ...] | None, int] | None:
     """:meth:`_Resolver.values` of a ticket without defaults, as long as nothing is wrong
     with it: None at the first problem (that method then reports it)."""
     values: dict[str, Any] = {}
     named = True
-    for key, value in own.items():
-        target = known.get(key, _UNRESOLVED)
-        if target is _UNRESOLVED:
-            target = known[key] = ticket_type.resolve(key)
-        if target is None:
-            return None
-        field_id = target.id
-        if field_id in values or field_id == key_id:
-            return None
-        kind = type(value)
-        if (
-            kind in _REMEMBERED
-            and (kind is not str or len(value) <= _SHORT)
-            and target.type not in _FREE_TEXT
-        ):
-            remembered = (field_id, kind, value)
-            if remembered not in passed:
-                if target.check(value, sensitive=field_id in sensitive) is not None:
-                    return None
-                passed.add(remembered)
-        elif target.check(value, sensitive=field_id in sensitive) is not None:
-            return None
-        values[field_id] = target.canonical(value)
-        if named and key != target.name:
-            named = False
+    try:
+        for key, value in own.items():
+            found = keyed[key] if key in keyed else keyed.setdefault(key, key_of(key))
+            if found is None:
+                return None
+            values[found.field_id] = found.take(value)
+            named = named and found.named
+    except _Refused:
+        return None
+    if len(values) != len(own) or key_id in values:
+        return None  # two keys set one field, or one sets the key field
     return values, None if named else tuple(own), len(values)
 
 
