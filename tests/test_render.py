@@ -6,9 +6,12 @@ import io
 import json
 import re
 
+import pytest
+
 from reconcile.errors import Problem
 from reconcile.plan import FieldChange, Plan, RequestBudget, TicketChange
 from reconcile.render import github_annotations, render_json, render_markdown, render_text
+from reconcile.render.safe import escape_invisible
 
 SECRET = "hunter2-secret"
 
@@ -264,3 +267,11 @@ def test_github_annotations_escape_per_the_toolkit_rules() -> None:
         "::error::REQ-0509 priority: not an option",
         "::error file=m/x.yaml::empty file",
     ]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\t", "\u00a0"])
+def test_an_invisible_character_is_escaped_in_text_of_many_lines(line_end: str) -> None:
+    # Newline and tab stay (and a no-break space is shown): the escape is not skipped for them.
+    text = f"REQ-0001{line_end}summary: \x1b[2Jgone\u202e{line_end}"
+    assert escape_invisible(text) == f"REQ-0001{line_end}summary: \\u001b[2Jgone\\u202e{line_end}"
+    assert escape_invisible(f"plain{line_end}text{line_end}") == f"plain{line_end}text{line_end}"

@@ -46,7 +46,7 @@ def escape_char(char: str) -> str:
 def escape_invisible(text: str, *, keep_style: bool = False) -> str:
     """``text`` with every control and invisible character (Cc but newline and tab, Cf,
     Zl, Zp) escaped; with ``keep_style`` the colour and bold SGR sequences stay."""
-    if text.isprintable():
+    if _nothing_to_escape(text):
         return text
     if not keep_style:
         return _escape_chars(text)
@@ -61,8 +61,15 @@ def escape_invisible(text: str, *, keep_style: bool = False) -> str:
     return "".join(parts)
 
 
+def _nothing_to_escape(text: str) -> bool:
+    """True when ``text`` holds no character to escape (most text: checked in C, not
+    character by character). ``isprintable`` is False for newline and tab, which stay,
+    and for other separators, which the slow path looks at."""
+    return text.isprintable() or text.replace("\n", " ").replace("\t", " ").isprintable()
+
+
 def _escape_chars(text: str) -> str:
-    if text.isprintable():
+    if _nothing_to_escape(text):
         return text
     return "".join(
         escape_char(c) if c not in _KEPT and unicodedata.category(c) in _INVISIBLE_CATEGORIES else c
