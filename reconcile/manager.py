@@ -26,11 +26,11 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from reconcile.apply import ApplyReport, Outcome, TicketOutcome, apply_plan
 from reconcile.apply_lock import apply_lock
@@ -51,13 +51,14 @@ from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
 from reconcile.listing import read_everything, read_pages
 from reconcile.lock import find_lock, read_lock, schema_drift
 from reconcile.manifest import (
+    DeclaredPolicy,
     DeclaredTicket,
     DesiredTicket,
     Policy,
-    load_manifest_set,
-    resolve_all,
+    resolve_policies,
 )
-from reconcile.manifest.resolve import KeyFieldSetting
+from reconcile.manifest.parse import read_manifest_files
+from reconcile.manifest.resolve import KeyFieldSetting, Resolver
 from reconcile.plan import (
     Action,
     Plan,
@@ -230,32 +231,45 @@ class Manager:
     ) -> list[DesiredTicket]:
         """Read and resolve manifests; ``only`` limits to some ticket IDs (``--target``).
 
-        The manifests are parsed before any request, so a syntax error costs no
-        network round trip; the schema is read once to resolve field keys. Policies
-        are resolved too and kept in :attr:`policies`: the tickets they select are
-        known only from live data, so ``only`` and ``shard`` apply to them in
-        :meth:`plan`.
+        A file at a time: its entries are resolved and let go before the next file is
+        read, so a plan of a large tenant holds only the desired tickets. The schema is
+        read once, when the first file has been read without a problem (a syntax error
+        there costs no round trip). Policies are resolved too and kept in
+        :attr:`policies`: the tickets they select are known only from live data, so
+        ``only`` and ``shard`` apply to them in :meth:`plan`.
         """
-        manifests = load_manifest_set(paths)
         only = list(only)
         self._scope = (only, shard)
-        declared = select_tickets(
-            manifests.tickets, only=only, shard=shard, strict=not manifests.policies
-        )
+        resolver: Resolver | None = None
+        resolved: list[DesiredTicket] = []
+        policies: list[DeclaredPolicy] = []
+        declared: set[str | None] = set()
+        for found in read_manifest_files(paths):
+            if resolver is None:
+                resolver = Resolver(self.schema, self.key_field)
+            policies.extend(found.policies)
+            if only:
+                declared.update(name for t in found.tickets for name in (t.id, t.key))
+            selected = select_tickets(found.tickets, only=only, shard=shard, strict=False)
+            resolved.extend(resolver.tickets(selected))
+        if not policies:
+            check_targets(only, declared)
+        problems = resolver.problems if resolver is not None else []
         try:
-            resolved, self.policies = resolve_all(
-                declared, manifests.policies, self.schema, self.key_field
-            )
+            self.policies = resolve_policies(policies, self.schema)
         except ManifestError as error:
-            if not self.schema_drift:
-                raise
-            # A renamed or removed field fails resolution: say why before what failed.
-            drift = [
-                Problem(None, f"schema drift since {self.lock_file}: {m}")
-                for m in self.schema_drift
-            ]
-            raise ManifestError(drift + error.problems) from None
+            problems = error.problems + problems
+        if problems:
+            self._refuse(problems)
         return resolved
+
+    def _refuse(self, problems: list[Problem]) -> NoReturn:
+        """Raise the problems of resolution; with schema drift, say that first: a renamed
+        or removed field fails resolution."""
+        drift = [
+            Problem(None, f"schema drift since {self.lock_file}: {m}") for m in self.schema_drift
+        ]
+        raise ManifestError(drift + problems)
 
     def manifest_paths(self, paths: Sequence[str | Path] = ()) -> list[str]:
         """``paths``, else the ``manifests`` setting, else ``manifests/``."""
@@ -727,18 +741,23 @@ def select_tickets(
     :func:`select_desired`)."""
     only = list(only)
     if only:
-        known = {t.id for t in declared} | {t.key for t in declared}
-        unknown = [i for i in only if i not in known]
-        if unknown and strict:
-            raise ManifestError(
-                Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
-            )
+        if strict:
+            check_targets(only, {t.id for t in declared} | {t.key for t in declared})
         chosen = set(only)
         declared = [t for t in declared if t.id in chosen or t.key in chosen]
     if shard is not None:
         # By key when there is one: a ticket stays in its shard when its id is written back.
         declared = [t for t in declared if shard.contains(t.key or t.name)]
     return list(declared)
+
+
+def check_targets(only: Sequence[str], declared: Container[str | None]) -> None:
+    """Every ``--target`` names a ticket's id or key among ``declared``, or ManifestError."""
+    unknown = [i for i in only if i not in declared]
+    if unknown:
+        raise ManifestError(
+            Problem(None, f"--target {i}: no such ticket in the manifests") for i in unknown
+        )
 
 
 def select_desired(

@@ -11,7 +11,7 @@ import difflib
 import gc
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,9 @@ def parse_manifest(text: str, path: str) -> list[DeclaredTicket]:
     except UnicodeEncodeError:  # a lone surrogate: the line-numbered reader says where
         data = b""
     found, problems = _parse(data, text, path, kept=True)
-    problems.extend(_duplicate_tickets(found.tickets))
-    problems.extend(_duplicate_policies(found.policies))
+    twice = _Twice()
+    twice.check(found)
+    problems.extend(twice.problems)
     if problems:
         raise ManifestError(problems)
     return found.tickets
@@ -86,23 +87,36 @@ def load_manifest_set(paths: Sequence[str | Path]) -> Manifests:
     Besides each file's own problems this finds tickets declared in two places and
     policies named twice, across files as well as within one.
     """
+    found = Manifests([], [])
+    for manifests in read_manifest_files(paths):
+        found.tickets.extend(manifests.tickets)
+        found.policies.extend(manifests.policies)
+    return found
+
+
+def read_manifest_files(paths: Sequence[str | Path]) -> Iterator[Manifests]:
+    """The ticket entries and policies of each manifest under ``paths``, a file at a time,
+    as :func:`load_manifest_set` reads them: a caller can resolve a file's entries and let
+    them go before the next is read.
+
+    Once a file has a problem no more files are given; the rest are still read for their
+    problems, and one ManifestError with all of them is raised at the end.
+    """
     files, problems = find(paths)
-    tickets: list[DeclaredTicket] = []
-    policies: list[DeclaredPolicy] = []
+    twice = _Twice()
     for path in files:
         data, text, unreadable = read(path)
         if unreadable:
             problems.append(unreadable)
             continue
         found, file_problems = _parse(data, text, str(path), kept=False)
-        tickets.extend(found.tickets)
-        policies.extend(found.policies)
         problems.extend(file_problems)
-    problems.extend(_duplicate_tickets(tickets))
-    problems.extend(_duplicate_policies(policies))
+        twice.check(found)
+        if not problems and not twice.problems:
+            yield found
+    problems.extend(twice.problems)
     if problems:
         raise ManifestError(problems)
-    return Manifests(tickets, policies)
 
 
 def _parse(data: bytes, text: str, path: str, *, kept: bool) -> tuple[Manifests, list[Problem]]:
@@ -158,54 +172,37 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _duplicate_tickets(tickets: Iterable[DeclaredTicket]) -> list[Problem]:
-    """Tickets declared twice: the same ``id``, or the same ``key`` (keys are unique
-    across all the manifests, since a key names the one ticket it creates)."""
-    first: dict[str, DeclaredTicket] = {}
-    first_key: dict[str, DeclaredTicket] = {}
-    problems: list[Problem] = []
-    for ticket in tickets:
-        if ticket.id is not None:
-            earlier = first.setdefault(ticket.id, ticket)
-            if earlier is not ticket:
-                where = ticket.location
-                problems.append(
-                    problem(
-                        where.path,
-                        where.line,
-                        f"ticket {ticket.id} is declared twice: here and at {earlier.location}",
-                    )
-                )
-        if ticket.key is not None:
-            earlier = first_key.setdefault(ticket.key, ticket)
-            if earlier is not ticket:
+class _Twice:
+    """Finds tickets declared twice, the same ``id`` or the same ``key`` (keys are unique
+    across all the manifests, since a key names the one ticket it creates), and policies
+    named twice, one file after another: only the first place of each is kept."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, str], Location] = {}
+        self.tickets: list[Problem] = []
+        self.policies: list[Problem] = []
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.tickets + self.policies
+
+    def check(self, found: Manifests) -> None:
+        for ticket in found.tickets:
+            if ticket.id is not None:
+                self._once(self.tickets, "ticket", ticket.id, ticket.location)
+            if ticket.key is not None:
                 where = ticket.key_location or ticket.location
-                problems.append(
-                    problem(
-                        where.path,
-                        where.line,
-                        f"key {ticket.key!r} is declared twice: here and at "
-                        f"{earlier.key_location or earlier.location}",
-                    )
-                )
-    return problems
+                self._once(self.tickets, "key", ticket.key, where)
+        for policy in found.policies:
+            self._once(self.policies, "policy", policy.name, policy.location)
 
-
-def _duplicate_policies(policies: Iterable[DeclaredPolicy]) -> list[Problem]:
-    first: dict[str, Location] = {}
-    problems: list[Problem] = []
-    for policy in policies:
-        if policy.name in first:
+    def _once(self, problems: list[Problem], kind: str, name: str, where: Location) -> None:
+        earlier = self.first.setdefault((kind, name), where)
+        if earlier is not where:
+            what = f"ticket {name}" if kind == "ticket" else f"{kind} {name!r}"
             problems.append(
-                problem(
-                    policy.location.path,
-                    policy.location.line,
-                    f"policy {policy.name!r} is declared twice: here and at {first[policy.name]}",
-                )
+                problem(where.path, where.line, f"{what} is declared twice: here and at {earlier}")
             )
-        else:
-            first[policy.name] = policy.location
-    return problems
 
 
 class _Reader:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from reconcile.errors import ManifestError, Problem
@@ -37,16 +37,16 @@ def resolve_tickets(
     field also set in ``fields``; for one to create (a key, no id): required fields
     missing.
     """
-    resolver = _Resolver(schema, key_field)
-    with gc_paused():
-        resolved = [resolver.ticket(ticket) for ticket in declared]
+    resolver = Resolver(schema, key_field)
+    resolved = resolver.tickets(declared)
     if resolver.problems:
         raise ManifestError(resolver.problems)
-    return [ticket for ticket in resolved if ticket is not None]
+    return resolved
 
 
-class _Resolver:
-    """Resolves declared tickets, collecting problems.
+class Resolver:
+    """Resolves declared tickets, a batch (a manifest file) at a time, collecting
+    problems in :attr:`problems` (what :func:`resolve_tickets` raises).
 
     Field lookups are cached per ticket type and key: thousands of tickets repeat
     the same few keys, and TicketType.resolve scans the type's fields.
@@ -63,6 +63,13 @@ class _Resolver:
         self.keyed_by_type: dict[str, dict[str, _Keyed | None]] = {}
         self.takers: dict[str, Take] = {}
         """By field UUID (:func:`_taker`)."""
+
+    def tickets(self, declared: Iterable[DeclaredTicket]) -> list[DesiredTicket]:
+        """The desired tickets of those without a problem (the others are in
+        :attr:`problems`)."""
+        with gc_paused():
+            resolved = [self.ticket(ticket) for ticket in declared]
+        return [ticket for ticket in resolved if ticket is not None]
 
     def error(self, ticket: DeclaredTicket, location: Location, message: str) -> None:
         # A bad document-level default or list entry is reported once, not once per ticket.
@@ -363,9 +370,12 @@ def _taker(field: Field) -> Take:
     Values of the field type's usual kind are taken at once where the check is only
     about the kind (text, booleans, numbers, arrays) or when they were accepted before
     (options, dates, references repeat from ticket to ticket); anything else goes
-    through the check itself, so nothing is accepted that the check refuses.
+    through the check itself, so nothing is accepted that the check refuses. A string
+    met again is given as the one accepted first: the desired tickets of a large plan
+    share their option values instead of holding a copy each.
     """
     accepted: set[Any] = set()
+    strings: dict[str, str] = {}
 
     def checked(value: Any) -> Any:
         if field.check(value) is not None:
@@ -375,11 +385,12 @@ def _taker(field: Field) -> Take:
     def remembered(value: Any) -> Any:
         kind = type(value)
         if kind is str:
-            if value in accepted:
-                return value
+            first = strings.get(value)
+            if first is not None:
+                return first
             taken = checked(value)
             if taken and len(value) <= _SHORT:
-                accepted.add(value)
+                strings[value] = value
             return taken
         if kind is list and len(value) <= _SHORT:
             # Equal to an accepted list of strings, a list holds those strings.
@@ -431,7 +442,7 @@ def _plain_values(
     key_of: Callable[[str], _Keyed | None],
     key_id: str | None,
 ) -> tuple[dict[str, Any], tuple[str, ...] | None, int] | None:
-    """:meth:`_Resolver.values` of a ticket without defaults, as long as nothing is wrong
+    """:meth:`Resolver.values` of a ticket without defaults, as long as nothing is wrong
     with it: None at the first problem (that method then reports it)."""
     values: dict[str, Any] = {}
     named = True
