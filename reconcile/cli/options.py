@@ -188,8 +188,10 @@ def open_manager(
 
     The client and the journal are closed when the ``with`` block ends, also on errors.
     """
+    from reconcile.cli.memory import keep_large_blocks_mapped
     from reconcile.manager import Manager
 
+    keep_large_blocks_mapped()
     setup_logging(params.get("verbose") or 0)
     settings, secrets = settings_for(params)
     with Manager.open(

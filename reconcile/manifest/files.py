@@ -132,7 +132,11 @@ def read(path: Path) -> tuple[bytes, str, Problem | None]:
     name = str(path)
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # Sized by the file: a read of the most allowed would allocate 5 MiB a file.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size, MAX_FILE_BYTES) + 1)
+            if len(data) > size:  # grown meanwhile, or a size the system does not tell
+                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
     except OSError as error:
         return b"", "", file_problem(name, f"cannot read: {error.strerror}")
     if len(data) > MAX_FILE_BYTES:

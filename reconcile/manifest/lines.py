@@ -67,10 +67,13 @@ class RapidLines:
         if self._exact is None:
             index = self._index
             if index is None:
-                index = self._index = _Pointers(self.data())
+                index = self._index = _Pointers(self.data(), _spare.pop() if _spare else None)
                 _recent.append(self)
                 if len(_recent) > _RECENT:
-                    _recent.pop(0)._index = None
+                    evicted = _recent.pop(0)
+                    if evicted._index is not None:
+                        _spare.append(evicted._index.tree)
+                    evicted._index = None
             offset = index.offset(document, steps, key=key)
             if offset is not None:
                 start, line = self._last if self._last[0] <= offset else (0, 1)
@@ -104,19 +107,25 @@ class RapidLines:
 _RECENT = 2
 _recent: list[RapidLines] = []
 """The files whose parsed copies are kept (a plan asks about them in file order)."""
+_spare: list[Any] = []
+"""Trees of files no longer kept, to parse the next file into: a tree grows by
+doublings, each a fresh mapping of memory, so one is kept rather than grown again."""
 
 
 class _Pointers:
     """rapidyaml's tree of a file parsed in place: a scalar's text lies in the buffer."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, tree: Any = None):
         self.data = data
         self.buffer = bytearray(data)
         self.view = memoryview(self.buffer)
         import ryml
 
+        if tree is not None:
+            tree.clear()
+            tree.clear_arena()
         with rapid.quiet_stderr():
-            self.tree = ryml.parse_in_place(self.buffer)
+            self.tree = ryml.parse_in_place(self.buffer, tree=tree)
         self.none = ryml.NONE
         # The test of one pointer against another: how a node's offset is told.
         self.same: Any = getattr(ryml.ryml, "_same_ptr", None)

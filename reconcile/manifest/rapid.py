@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,8 +78,9 @@ def documents(data: bytes, text: str) -> list[Any] | None:
     if ryml is None or not _plain_text(data, text):
         return None
     try:
+        tree = _tree()
         with quiet_stderr():
-            tree = ryml.parse_in_arena(data)
+            ryml.parse_in_arena(data, tree=tree)
         root = tree.root_id()
         nodes = list(ryml.children(tree, root)) if tree.is_stream(root) else [root]
         found = []
@@ -88,6 +90,21 @@ def documents(data: bytes, text: str) -> list[Any] | None:
         return found
     except (_NotExact, RecursionError, ValueError, ryml.ExceptionBasic, RuntimeError):
         return None
+
+
+_trees = threading.local()
+
+
+def _tree() -> Any:
+    """This thread's tree, emptied: one reused for every file keeps the room it grew to,
+    instead of growing a new tree by doublings (a fresh mapping of memory each) per file."""
+    tree = getattr(_trees, "tree", None)
+    if tree is None:
+        tree = _trees.tree = ryml.Tree()
+    else:
+        tree.clear()
+        tree.clear_arena()
+    return tree
 
 
 def _plain_text(data: bytes, text: str) -> bool:
