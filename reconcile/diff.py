@@ -10,9 +10,9 @@ counts as the field's empty form).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconcile.errors import ApiError
 from reconcile.plan import (
@@ -186,7 +186,13 @@ def _diff(desired: DesiredTicket, live: LiveTicket) -> TicketChange | None:
                 "fix the manifest's id or key",
             )
     changed: list[FieldChange] = []
-    for field_id, want in desired.values.items():
+    values = desired.values
+    compared: Iterable[tuple[str, Any]] = values.items()
+    if values.items() <= data.items():
+        # Every value is in the live data, equal by ``==`` (one test in C): equal by its
+        # field's rules when it is a string; others are compared below (``1 == True``).
+        compared = [item for item in compared if type(item[1]) is not str]
+    for field_id, want in compared:
         have = data.get(field_id, _MISSING)
         if type(have) is type(want) and type(want) in _PLAIN and have == want:
             # Fast path for the common in-sync scalar: equal values of one plain type are
