@@ -33,6 +33,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -47,6 +48,7 @@ import certifi
 from urllib3 import BaseHTTPResponse, PoolManager, Timeout, make_headers, proxy_from_url
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
+    ClosedPoolError,
     ConnectTimeoutError,
     HTTPError,
     InvalidHeader,
@@ -207,7 +209,9 @@ class _Watchdog:
         self._armed: dict[int, tuple[float, Any, int]] = {}
         self._causes: dict[int, str] = {}
         self._cut_while_connecting: set[int] = set()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        """Held for every change; ``with self._lock`` is C code, a Condition's is not."""
+        self._cond = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._closed = False
         self._wakes_at = float("inf")
@@ -215,7 +219,7 @@ class _Watchdog:
 
     def arm(self, connection: Any) -> None:
         ident = threading.get_ident()
-        with self._cond:
+        with self._lock:
             if self.aborted:
                 raise _Aborted()
             if id(connection) in self._armed:
@@ -235,24 +239,26 @@ class _Watchdog:
 
     def connected(self, connection: Any) -> None:
         """Shut a socket that was cut off (deadline or abort) before the connect finished."""
-        with self._cond:
+        with self._lock:
             if id(connection) in self._cut_while_connecting:
                 self._cut_while_connecting.discard(id(connection))
                 _shut(connection)
 
     def disarm(self, connection: Any) -> None:
-        with self._cond:
-            self._armed.pop(id(connection), None)
-            self._cut_while_connecting.discard(id(connection))
+        key = id(connection)
+        with self._lock:
+            self._armed.pop(key, None)
+            if self._cut_while_connecting:
+                self._cut_while_connecting.discard(key)
 
     def cause(self) -> str | None:
         """Why this thread's last attempt was cut off (:data:`TIMED_OUT`, :data:`INTERRUPTED`)."""
-        with self._cond:
+        with self._lock:
             return self._causes.pop(threading.get_ident(), None)
 
     def abort(self) -> None:
         """Cut off every attempt in flight and refuse new ones."""
-        with self._cond:
+        with self._lock:
             self.aborted = True
             for _, connection, ident in self._armed.values():
                 self._causes[ident] = INTERRUPTED
@@ -260,12 +266,12 @@ class _Watchdog:
             self._armed.clear()
 
     def close(self) -> None:
-        with self._cond:
+        with self._lock:
             self._closed = True
             self._cond.notify()
 
     def _watch(self) -> None:
-        with self._cond:
+        with self._lock:
             while not self._closed:
                 now = time.monotonic()
                 for key, (deadline, connection, ident) in list(self._armed.items()):
@@ -336,14 +342,27 @@ class _Route:
         self._host = parts.host or ""
         self._port = parts.port
         self._scheme = parts.scheme or "http"
+        self._pool: HTTPConnectionPool | None = None
 
     def urlopen(self, method: str, target: str, **options: Any) -> BaseHTTPResponse:
         """Send to ``target`` (a path and query) on this origin; urllib3's errors pass."""
         if self.proxied:  # the proxy manager sets the absolute form and proxy headers
             return self.manager.urlopen(method, self.origin + target, **options)
-        # The pool straight away: PoolManager.urlopen would parse the URL once more.
+        # The pool straight away, kept: PoolManager.urlopen would parse the URL once more,
+        # and connection_from_host builds and hashes a 30-field pool key on every call.
+        pool = self._pool or self._fetch_pool()
+        try:
+            return pool.urlopen(method, target, assert_same_host=False, **options)
+        except ClosedPoolError:
+            # The manager closed it (cleared, or evicted for a newer origin) before a
+            # connection was taken from it: nothing was sent. The manager's pool for the
+            # origin now, as connection_from_host gave on every request before.
+            return self._fetch_pool().urlopen(method, target, assert_same_host=False, **options)
+
+    def _fetch_pool(self) -> HTTPConnectionPool:
         pool = self.manager.connection_from_host(self._host, self._port, self._scheme)
-        return pool.urlopen(method, target, assert_same_host=False, **options)
+        self._pool = pool
+        return pool
 
 
 def _proxy_for(origin: str) -> str | None:
@@ -360,11 +379,11 @@ def _proxy_for(origin: str) -> str | None:
 def _split_origin(url: str) -> tuple[str, str]:
     """``scheme://host:port`` and the rest (path and query, ``/`` at least) of a URL."""
     start = url.find("//") + 2
-    end = min((i for i in (url.find("/", start), url.find("?", start)) if i >= 0), default=-1)
+    slash, query = url.find("/", start), url.find("?", start)
+    end = slash if query < 0 or 0 <= slash < query else query
     if end < 0:
         return url, "/"
-    rest = url[end:]
-    return url[:end], rest if rest.startswith("/") else "/" + rest
+    return (url[:end], url[end:]) if end == slash else (url[:end], "/" + url[end:])
 
 
 class _Pacer:
@@ -505,13 +524,12 @@ class Transport:
             self._counts[kind] += 1
         started = time.perf_counter()
         origin, path = _split_origin(url)
-        shown = path.partition("?")[0]  # what is logged: never a query
-        sent_headers = {**self._headers, **(headers or {})}
+        sent_headers = {**self._headers, **headers} if headers else self._headers.copy()
         if token is not None:
             sent_headers["Authorization"] = f"Bearer {token}"
         body: bytes | None = None
         if json_body is not None:
-            body = json.dumps(json_body, allow_nan=False).encode()
+            body = _encode_json(json_body).encode()
             sent_headers["Content-Type"] = "application/json"
         elif form is not None:
             body = urlencode(form).encode()
@@ -528,11 +546,13 @@ class Transport:
                 timeout=self._timeout,
             )
         except _Aborted:
+            shown = path.partition("?")[0]  # what is logged: never a query
             log.info("%s %s not sent: the run was interrupted", method, shown)
             self._observe(method, "error")
             message = f"{method} {shown}: not sent: the run was interrupted"
             raise Interrupted(message, sent=False) from None
         except HTTPError as error:
+            shown = path.partition("?")[0]
             self._observe(method, "error")
             cause = self._watchdog.cause()
             if cause == INTERRUPTED:
@@ -544,8 +564,11 @@ class Transport:
             failed = _cut_off(shown, self.settings.timeout) if cause == TIMED_OUT else error
             log.info("%s %s failed: %s (%.0f ms)", method, shown, describe(failed), _ms(started))
             raise failed from None
-        log.info("%s %s %s (%.0f ms)", method, shown, response.status, _ms(started))
-        self._observe(method, str(response.status))
+        if log.isEnabledFor(logging.INFO):
+            shown = path.partition("?")[0]
+            log.info("%s %s %s (%.0f ms)", method, shown, response.status, _ms(started))
+        if self.observers:
+            self._observe(method, str(response.status))
         return response
 
     def _route_for(self, origin: str) -> _Route:
@@ -653,6 +676,8 @@ class TicketingClient:
             "x-tenantid": str(settings.tenant_id),
             "realmname": str(settings.realm),
         }
+        self._write_query = "?" + urlencode({"type": settings.catalog_type, "module": "ticketing"})
+        """The query of every PATCH and POST (the settings are frozen: encoded once)."""
 
     def __enter__(self) -> TicketingClient:
         return self
@@ -732,9 +757,8 @@ class TicketingClient:
         response = self._call(
             "update",
             "PATCH",
-            f"/ticket/{_segment(object_id)}/update",
+            f"/ticket/{_segment(object_id)}/update{self._write_query}",
             what=what,
-            params={"type": self.settings.catalog_type, "module": "ticketing"},
             body=update_body(etag, ticket_update),
         )
         self._raise_for(response, what, write=True)
@@ -754,9 +778,8 @@ class TicketingClient:
         response = self._call(
             "create",
             "POST",
-            "/ticket/create",
+            "/ticket/create" + self._write_query,
             what=what,
-            params={"type": self.settings.catalog_type, "module": "ticketing"},
             body=body,
         )
         self._raise_for(response, what, write=True)
@@ -1033,8 +1056,16 @@ def _cut_off(path: str, timeout: float) -> ReadTimeoutError:
     return ReadTimeoutError(None, path, message)  # type: ignore[arg-type]
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""Characters a path segment holds as they are (RFC 3986's unreserved: never quoted)."""
+
+
 def _segment(value: str) -> str:
-    return quote(value, safe="")
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
+
+
+_encode_json = json.JSONEncoder(allow_nan=False).encode
+"""``json.dumps(value, allow_nan=False)``, without building an encoder on every call."""
 
 
 def _ms(started: float) -> float:
