@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from reconcile.manifest import parse_manifest, rapid
 from reconcile.manifest.lines import ComposedLines, RapidLines
+from reconcile.manifest.parse import _FastReader, _parse_text
 from reconcile.manifest.yaml12 import Composer
 
 TOKENS = [
@@ -173,3 +174,125 @@ def test_a_syntax_error_is_one_line_without_rapidyamls_own_report(tmp_path: Any)
         f"Error: {path}:2: YAML syntax error: did not find expected node content "
         "(while parsing a flow node at line 2)"
     ]
+
+
+@pytest.mark.parametrize("indicator", ["`", "!", "&", "*", "%", "@", "?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# run {i}x{i} first\ntickets:\n  - id: REQ-0001 # and {i}y\n",
+        "a: |\n  text # {i}x\n",
+        "a: 'x\n  # {i}y'\n",
+        'a: "x # y" {i}z\n',
+        "a: x # {i}y 'z'\n",
+        "a: [x, # {i}y\n  z]\n",
+        "a: b#{i}c\n",
+    ],
+)
+def test_an_indicator_in_a_comment_or_in_text_reads_the_same_or_is_declined(
+    text: str, indicator: str
+) -> None:
+    _same_reading(text.format(i=indicator))
+
+
+def test_a_comment_quoting_a_command_is_read_fast() -> None:
+    """Three of the four shipped manifests say `reconcile plan` or so in a comment."""
+    text = "# Plans against `reconcile sandbox serve --demo`: R&D *only*!\na: b  # `c` ?\n"
+    assert rapid.documents(text.encode(), text) == [{"a": "b"}]
+
+
+POLICIES = [
+    """\
+# A policy: `reconcile plan` says where each value comes from.
+policy: closed
+select:
+  type: REQ
+  team: [network]
+  where:
+    status: [Closed, Resolved]
+fields:
+  customer_visible: true
+""",
+    """\
+policy: every
+select:
+  type:
+    - REQ
+    - Change Request
+  team: [null, net, ""]
+  where: {status: Closed, priority: [1, 2.5]}
+fields:
+  a: 1
+  b: [x, {y: z}]
+sensitive: [a]
+protected: [b, a, b]
+""",
+    "policy: next-line\nselect:\n  type:\n    REQ\n  team: null\nfields: {a: x}\n",
+    "tickets:\n  - id: REQ-0001\n---\npolicy: second\nselect: {type: REQ}\nfields:\n  a: 1\n",
+    "policy: deep\nselect: {type: REQ}\nfields:\n  a: " + "[" * 48 + "x" + "]" * 48 + "\n",
+]
+REFUSED_POLICIES = [
+    "policy: ''\nselect: {type: REQ}\nfields: {a: 1}\n",
+    "policy: [p]\nselect: {type: REQ}\nfields: {a: 1}\n",
+    "policy: p\nfields: {a: 1}\n",
+    "policy: p\nselect: [REQ]\nfields: {a: 1}\n",
+    "policy: p\nselect: {team: x}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ, wher: {a: 1}}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: []}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: [REQ, 1]}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ, team: [[x]]}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ, where: null}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ, where: {status: []}}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ}\n",
+    "policy: p\nselect: {type: REQ}\nfields: [a]\n",
+    "policy: p\nselect: {type: REQ}\nfields: {a: 1}\nsensitive: [1]\n",
+    "policy: p\nselect: {type: REQ}\nfields: {a: 1}\nprotected: a\n",
+    "policy: p\nselect: {type: REQ}\nfields: {a: 1}\nsensitiv: [a]\n",
+    "policy: p\ntickets: []\nselect: {type: REQ}\nfields: {a: 1}\n",
+    "policy: p\nselect: {type: REQ}\nfields:\n  a: " + "[" * 49 + "x" + "]" * 49 + "\n",
+]
+DROPPED_POLICIES = [
+    "policy: p\nselect: {type: REQ}\nfields: {}\n",
+    "policy: p\nselect: {type: REQ}\nfields:\n",
+]
+
+
+def _policy_lines(policy: Any) -> list[Any]:
+    return [
+        policy,  # its equality compares every location's line but the key lists'
+        {k: v.line for k, v in policy.sensitive_locations.items()},
+        {k: v.line for k, v in policy.protected_locations.items()},
+    ]
+
+
+def _fast_manifests(text: str) -> Any:
+    data = text.encode()
+    documents = rapid.documents(data, text)
+    if documents is None:
+        return None
+    return _FastReader(RapidLines("p.yaml", data)).manifest(documents)
+
+
+@pytest.mark.parametrize("text", POLICIES)
+def test_a_policy_is_read_fast_with_the_line_numbered_readers_values_and_lines(
+    text: str,
+) -> None:
+    fast = _fast_manifests(text)
+    problems: list[Any] = []
+    slow, _ = _parse_text(text, "p.yaml", problems)
+    assert problems == [] and fast is not None and len(fast.policies) == 1
+    assert [_policy_lines(p) for p in fast.policies] == [_policy_lines(p) for p in slow.policies]
+    assert [t.id for t in fast.tickets] == [t.id for t in slow.tickets]
+
+
+@pytest.mark.parametrize("text", REFUSED_POLICIES + DROPPED_POLICIES)
+def test_a_policy_with_a_problem_or_without_fields_is_left_to_the_line_numbered_reader(
+    text: str,
+) -> None:
+    problems: list[Any] = []
+    slow, _ = _parse_text(text, "p.yaml", problems)
+    if text in REFUSED_POLICIES:
+        assert problems != []
+    else:
+        assert problems == [] and slow.policies == []
+    assert _fast_manifests(text) is None

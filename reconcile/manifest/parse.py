@@ -7,7 +7,6 @@ declared twice.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import re
 import sys
@@ -29,6 +28,7 @@ from reconcile.manifest.model import (
     Lines,
     Location,
     Manifests,
+    Steps,
     file_problem,
     problem,
 )
@@ -387,6 +387,8 @@ class _Reader:
 
     def no_tickets(self, root: Collection) -> None:
         """A document without ``tickets``: one problem, not one per key of a foreign file."""
+        import difflib  # only for the message of a manifest with a problem
+
         keys = {key: line for key, line, _ in root.pairs if key is not None}
         close = difflib.get_close_matches("tickets", list(keys), n=1, cutoff=0.75)
         hint = (
@@ -574,6 +576,8 @@ class _Reader:
 
 
 def _did_you_mean(key: str, allowed: Sequence[str]) -> str:
+    import difflib  # only for the message of a manifest with a problem
+
     close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
     if close:
         return f" (did you mean {close[0]!r}?)"
@@ -583,31 +587,39 @@ def _did_you_mean(key: str, allowed: Sequence[str]) -> str:
 _DOCUMENT_KEYS = frozenset(DOCUMENT_KEYS)
 _TICKET_KEYS = frozenset(TICKET_KEYS)
 _DEFAULTS_KEYS = frozenset(DEFAULTS_KEYS)
+_POLICY_KEYS = frozenset(POLICY_KEYS)
+_SELECT_KEYS = frozenset(SELECT_KEYS)
 _CONTAINERS = (list, dict)
 
 
 class _FastReader:
     """:class:`_Reader` for the documents of a file read fast, as plain values.
 
-    It gives the same tickets for a file without problems, and None for any file the
-    line-numbered reader would find a problem in (or that it does not read, such as
-    policies): that reader then reads the file again and says where.
+    It gives the same tickets and policies for a file without problems, and None for
+    any file the line-numbered reader would find a problem in (or that it reads in a
+    way this one does not follow, such as a policy without fields, which it drops):
+    that reader then reads the file again and says where.
     """
 
     def __init__(self, lines: Lines):
         self.lines = lines
 
     def manifest(self, documents: list[Any]) -> Manifests | None:
-        tickets: list[DeclaredTicket] = []
+        found = Manifests([], [])
         if all(root is None for root in documents):
             return None
         for index, root in enumerate(documents):
-            if root is not None:
-                found = self.document(root, index)
-                if found is None:
+            if type(root) is dict and "policy" in root:
+                policy = self.policy(root, index)
+                if policy is None:
                     return None
-                tickets += found
-        return Manifests(tickets, [])
+                found.policies.append(policy)
+            elif root is not None:
+                tickets = self.document(root, index)
+                if tickets is None:
+                    return None
+                found.tickets.extend(tickets)
+        return found
 
     def document(self, root: Any, index: int) -> list[DeclaredTicket] | None:
         if type(root) is not dict or "tickets" not in root or not root.keys() <= _DOCUMENT_KEYS:
@@ -686,6 +698,95 @@ class _FastReader:
         if type(listed) is not list or not all(type(k) is str and k for k in listed):
             return None
         return tuple(listed)
+
+    def policy(self, root: dict[str, Any], index: int) -> DeclaredPolicy | None:
+        """A policy document as :meth:`_Reader.policy` reads it, or None (a problem, or a
+        policy that reader drops: one without fields)."""
+        select, fields = root.get("select"), root.get("fields")
+        if (
+            not root.keys() <= _POLICY_KEYS
+            or not _name(root["policy"])
+            or type(select) is not dict
+            or not select.keys() <= _SELECT_KEYS
+            or "type" not in select
+            or type(fields) is not dict
+            or not fields
+            or _height(root) > MAX_DEPTH
+        ):
+            return None
+        types = self.names(select["type"], index)
+        teams = self.teams(select["team"]) if "team" in select else None
+        where = self.where(select["where"], index) if "where" in select else ()
+        sensitive = self.key_locations(root.get("sensitive"), "sensitive", index)
+        protected = self.key_locations(root.get("protected"), "protected", index)
+        if types is None or ("team" in select and teams is None) or where is None:
+            return None
+        if sensitive is None or protected is None:
+            return None
+        return DeclaredPolicy(
+            name=root["policy"],
+            location=self.location(index, ("policy",), key=True),
+            types=types,
+            teams=teams,
+            where=where,
+            fields=tuple(
+                DeclaredField(key, value, self.location(index, ("fields", key), key=True))
+                for key, value in fields.items()
+            ),
+            sensitive_locations=sensitive,
+            protected_locations=protected,
+        )
+
+    def location(self, document: int, steps: Steps, *, key: bool) -> Location:
+        return Location.found(self.lines, document, steps, key=key)
+
+    def names(self, written: Any, index: int) -> tuple[tuple[str, Location], ...] | None:
+        """``select: type``: a name or a non-empty list of names, each with its place."""
+        if type(written) is not list:
+            if not _name(written):
+                return None
+            return ((written, self.location(index, ("select", "type"), key=False)),)
+        if not written or not all(_name(name) for name in written):
+            return None
+        return tuple(
+            (name, self.location(index, ("select", "type", n), key=False))
+            for n, name in enumerate(written)
+        )
+
+    def teams(self, written: Any) -> tuple[str | None, ...] | None:
+        """``select: team``: a team, null, or a list of them (an empty name is null)."""
+        items = written if type(written) is list else [written]
+        if not all(team is None or type(team) is str for team in items):
+            return None
+        return tuple(team or None for team in items)
+
+    def where(self, written: Any, index: int) -> tuple[DeclaredCondition, ...] | None:
+        if type(written) is not dict:
+            return None
+        conditions = []
+        for key, value in written.items():
+            values = tuple(value) if type(value) is list else (value,)
+            if not values:
+                return None
+            where = self.location(index, ("select", "where", key), key=True)
+            conditions.append(DeclaredCondition(key, values, where))
+        return tuple(conditions)
+
+    def key_locations(self, listed: Any, name: str, index: int) -> dict[str, Location] | None:
+        """A policy's ``sensitive``/``protected``: each key with where it was first listed."""
+        keys = self.key_list(listed)
+        if keys is None:
+            return None
+        found: dict[str, Location] = {}
+        for n, key in enumerate(keys):
+            if key not in found:
+                found[key] = self.location(index, (name, n), key=False)
+        return found
+
+
+def _name(value: Any) -> bool:
+    """A non-empty string: a policy's name, a ticket type's."""
+    return type(value) is str and bool(value)
 
 
 def _good_key(key: Any) -> bool:

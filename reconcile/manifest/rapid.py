@@ -8,9 +8,9 @@ answers for a file it can prove it reads exactly as the line-numbered reader
 (:mod:`~reconcile.manifest.yaml12`) would, and says ``None`` for every other file:
 
 - the text has no tag, anchor, alias, directive or explicit key (``!``, ``&``, ``*``,
-  ``%``, ``?`` where YAML reads them), no tab, no character libyaml refuses, no line
-  break other than LF or CRLF (libyaml counts the others as lines), and no more
-  characters than the longest scalar allowed (:data:`MAX_SCALAR_CHARS`);
+  ``%``, ``?`` where YAML reads them: not in a comment), no tab, no character libyaml
+  refuses, no line break other than LF or CRLF (libyaml counts the others as lines),
+  and no more characters than the longest scalar allowed (:data:`MAX_SCALAR_CHARS`);
 - rapidyaml parses it and writes it as JSON (it refuses nesting deeper than 64);
 - no mapping repeats a key (counted in the JSON text), no string could have been a
   plain scalar of another type (``~``, ``0x1F``, ``.inf``, ``True``, ...), and no key is ``<<``;
@@ -126,7 +126,8 @@ def _plain_text(data: bytes, text: str) -> bool:
         if character in data and _starts_token(data, character):
             return False
     if b"?" in data and any(
-        data[p + 1 : p + 2] in (b"", b" ", b"\n", b"\r") for p in _where(data, b"?", token=True)
+        data[p + 1 : p + 2] in (b"", b" ", b"\n", b"\r") and not _in_comment(data, p)
+        for p in _where(data, b"?", token=True)
     ):
         return False
     if b"[" in data or b"{" in data:
@@ -158,7 +159,28 @@ def _depth(line: bytes) -> int:
 
 
 def _starts_token(data: bytes, character: bytes) -> bool:
-    return next(_where(data, character, token=True), None) is not None
+    return any(not _in_comment(data, p) for p in _where(data, character, token=True))
+
+
+def _in_comment(data: bytes, position: int) -> bool:
+    """Whether ``position`` is surely in a comment, or else in the text of a block or
+    quoted scalar: both readers then take the character as text, whatever it is.
+
+    It is after a ``#`` that starts its line or follows a space, on a line without
+    quotes: such a ``#`` starts a comment, unless the line is inside a block scalar or a
+    quoted scalar of several lines, where the whole line is text (no quote on the line:
+    none ends there). A comment such as ``# run `reconcile plan``` is then read fast."""
+    start = data.rfind(b"\n", 0, position) + 1
+    end = data.find(b"\n", position)
+    line = data[start : len(data) if end < 0 else end]
+    if b'"' in line or b"'" in line:
+        return False
+    mark = line.find(b"#", 0, position - start)
+    while mark >= 0:
+        if mark == 0 or line[mark - 1] == 0x20:  # a space (a tab refused the file already)
+            return True
+        mark = line.find(b"#", mark + 1, position - start)
+    return False
 
 
 def _where(data: bytes, part: bytes, *, token: bool = False) -> Iterator[int]:
