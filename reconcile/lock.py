@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconcile.errors import ApiError, ConfigError
-from reconcile.schema import Field, Schema, TicketType
+
+if TYPE_CHECKING:  # imported when a lock is read: `validate` without one does not need it
+    from reconcile.schema import Field, Schema, TicketType
 
 LOCK_NAME = "reconcile.lock.yaml"
 LOCK_VERSION = 1
@@ -53,6 +55,8 @@ def write_lock(schema: Schema, path: Path) -> None:
 def read_lock(path: Path) -> Schema:
     """Read a lock file; a missing, damaged or foreign file is a :class:`ConfigError`."""
     import yaml  # here: only a run with a lock file reads one
+
+    from reconcile.schema import Schema
 
     try:
         data = yaml.load(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reconcile.config import Settings, manifest_paths
 from reconcile.lock import find_lock, read_lock
-from reconcile.manifest import find_manifest_files, load_manifests, resolve_tickets
+from reconcile.manifest import find_manifest_files, load_manifests
 
 
 @dataclass(frozen=True)
@@ -39,5 +39,7 @@ def validate_manifests(
     declared = load_manifests(sources)
     lock = schema_lock or find_lock(settings.config_path)
     if lock is not None:
+        from reconcile.manifest.resolve import resolve_tickets  # it needs the schema
+
         resolve_tickets(declared, read_lock(lock))
     return Validation(len(declared), len(find_manifest_files(sources)), lock)

@@ -64,6 +64,18 @@ def test_validate_loads_no_http_client(argv: tuple[str, ...]) -> None:
     assert {"reconcile.client", "reconcile.manager"} & modules == set()
 
 
+def test_validate_reads_the_shipped_manifests_fast_and_loads_only_what_it_needs() -> None:
+    """Every shipped manifest (a policy, comments quoting commands) takes the fast reader,
+    so PyYAML is not even imported; nor the schema without a lock, nor logging, nor
+    tomllib for this repository's pyproject.toml, which names reconcile as a script only."""
+    modules = loaded_by("validate", "manifests")
+    assert {"reconcile.manifest.rapid", "reconcile.validation"} <= modules
+    unneeded = {"yaml", "tomllib", "tomli", "logging", "difflib"}
+    assert modules & unneeded == set()
+    ours = {"reconcile.schema", "reconcile.manifest.resolve", "reconcile.cli.logs"}
+    assert ours & modules == set()
+
+
 def test_help_lists_every_command_with_its_summary_and_imports_none() -> None:
     """``reconcile --help`` took 0.66 s importing every command for its one-line help."""
     from reconcile.cli import COMMANDS, cli

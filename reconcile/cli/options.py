@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconcile.cli.logs import setup_logging
 from reconcile.cli.output import progress_factory
 from reconcile.config import FILE_KEYS, SPEC_BY_NAME, Settings, load_settings
 
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
     from reconcile.client import TicketingClient
     from reconcile.manager import Manager, Shard
 
-# The client and the Manager (requests, urllib3) are imported when a command opens
-# one: `validate` declares its options from here and must not pay for them.
+# The client and the Manager (requests, urllib3) and logging are imported when a command
+# opens one: `validate` declares its options from here and must not pay for them.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,6 +187,7 @@ def open_manager(
 
     The client and the journal are closed when the ``with`` block ends, also on errors.
     """
+    from reconcile.cli.logs import setup_logging
     from reconcile.cli.memory import keep_large_blocks_mapped
     from reconcile.manager import Manager
 
@@ -206,6 +206,7 @@ def open_client(params: dict[str, Any], *, write: bool) -> tuple[Settings, Ticke
     ``write`` asks preflight to check that the token may update tickets, so a run that
     would fail at the first PATCH fails before any request instead.
     """
+    from reconcile.cli.logs import setup_logging
     from reconcile.client import connect
 
     setup_logging(params.get("verbose") or 0)

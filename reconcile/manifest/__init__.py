@@ -13,6 +13,8 @@ Reading happens in three steps, each collecting every problem before raising one
    (:mod:`~reconcile.manifest.resolve`).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from reconcile.manifest.files import (
     MANIFEST_SUFFIXES,
     MAX_FILE_BYTES,
@@ -39,8 +41,23 @@ from reconcile.manifest.parse import (
     load_manifests,
     parse_manifest,
 )
-from reconcile.manifest.resolve import resolve_all, resolve_policies, resolve_tickets
 from reconcile.manifest.yaml12 import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_SCALAR_CHARS
+
+if TYPE_CHECKING:
+    from reconcile.manifest.resolve import resolve_all, resolve_policies, resolve_tickets
+
+_RESOLVERS = ("resolve_all", "resolve_policies", "resolve_tickets")
+
+
+def __getattr__(name: str) -> Any:
+    """The resolvers, imported when first used (PEP 562): they need the schema, which
+    ``reconcile validate`` without a schema lock never imports."""
+    if name in _RESOLVERS:
+        from reconcile.manifest import resolve
+
+        return getattr(resolve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULTS_KEYS",
