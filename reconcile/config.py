@@ -698,7 +698,21 @@ def _has_tool_table(path: Path, cwd: Path) -> bool:
     text = _read_text(path, shown)
     if "reconcile" not in text:  # most pyproject.toml files: no need to parse them
         return False
+    escaped = "\\u" in text or "\\U" in text  # a quoted key may spell "tool" with escapes
+    if not escaped and not _MAY_HOLD_TOOL_TABLE.search(text):
+        return False  # reconcile named as a dependency or a script only
     return "reconcile" in _toml(text, shown).get("tool", {})
+
+
+_MAY_HOLD_TOOL_TABLE = re.compile(
+    r"""tool["']?\s*\.\s*["']?reconcile"""  # [tool.reconcile], tool.reconcile.x = 1
+    r"""|^\s*\[\[?\s*["']?tool["']?\s*\]"""  # [tool], then reconcile = {...} in it
+    r"""|tool["']?\s*=""",  # tool = {reconcile = {...}}
+    re.MULTILINE,
+)
+"""Text that every way of writing a ``tool.reconcile`` table without escapes holds: a
+pyproject.toml that names reconcile elsewhere only is not parsed (tomllib's import and
+parse took about a tenth of ``reconcile validate``'s start-up in such a project)."""
 
 
 def _toml(text: str, shown: str) -> dict[str, Any]:

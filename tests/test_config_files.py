@@ -42,6 +42,38 @@ def test_a_pyproject_without_reconcile_is_not_a_config_file(repo: Path) -> None:
     assert load_settings({}, env={}, cwd=repo).config_path is None
 
 
+@pytest.mark.parametrize(
+    "table",
+    [
+        '[tool.reconcile]\nrealm = "r"\n',
+        '[ "tool" . \'reconcile\' ]\nrealm = "r"\n',
+        'tool.reconcile.realm = "r"\n',
+        '[tool]\nreconcile = {realm = "r"}\n',
+        '[tool]\nreconcile.realm = "r"\n',
+        'tool = {reconcile = {realm = "r"}}\n',
+        '[tool."\\u0072econcile"]\nrealm = "r"\n',
+        '["t\\u006fol".reconcile]\nrealm = "r"\n',
+    ],
+)
+def test_each_way_to_write_the_tool_table_is_found(repo: Path, table: str) -> None:
+    """A pyproject.toml is parsed only when its text may hold the table: every way TOML
+    has to write it must still be found."""
+    (repo / "pyproject.toml").write_text(
+        table + '[project]\nname = "x"\ndependencies = ["reconcile"]\n', encoding="utf-8"
+    )
+    settings = load_settings({}, env={}, cwd=repo)
+    assert settings.config_path == repo / "pyproject.toml" and settings.realm == "r"
+
+
+def test_a_pyproject_naming_reconcile_as_a_script_only_is_not_parsed(repo: Path) -> None:
+    """Not parsed: invalid TOML elsewhere in it is no error of reconcile's."""
+    (repo / "pyproject.toml").write_text(
+        '[project.scripts]\nreconcile = "reconcile.cli:main"\n[tool.other]\nx = \n',
+        encoding="utf-8",
+    )
+    assert load_settings({}, env={}, cwd=repo).config_path is None
+
+
 def test_less_common_valid_spellings(repo: Path) -> None:
     (repo / "reconcile.yaml").write_text(
         "catalog_type: agent\nallow_insecure_http: 'off'\nlisten: '[::1]:9464'\n"
