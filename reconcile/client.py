@@ -76,7 +76,7 @@ from reconcile.errors import (
 )
 from reconcile.redact import SECRETS, RedactingFilter
 from reconcile.schema import Schema
-from reconcile.ticket import DISPLAY_ID, LiveTicket, update_body
+from reconcile.ticket import DISPLAY_ID, LiveTicket, may_hold_surrogate, update_body
 
 log = logging.getLogger("reconcile.http")
 notices = logging.getLogger("reconcile.notice")
@@ -717,7 +717,8 @@ class TicketingClient:
         if isinstance(payload, dict) and "object_id" not in payload:
             inner = payload.get("data")
             payload = inner if isinstance(inner, dict) and "object_id" in inner else payload
-        ticket = LiveTicket.from_api(payload)
+        checked = not may_hold_surrogate(response.data)
+        ticket = LiveTicket.from_api(payload, text_checked=checked)
         if ticket.object_id != object_id:
             raise ApiError(f"{what}: the answer is ticket {ticket.object_id}")
         return ticket
@@ -887,9 +888,10 @@ def list_page_of(body: bytes, page: int) -> ListPage:
         total = None
     tickets: list[LiveTicket] = []
     reread: list[str] = []
+    checked = not may_hold_surrogate(body)
     for item in items:
         try:
-            tickets.append(LiveTicket.from_api(item))
+            tickets.append(LiveTicket.from_api(item, text_checked=checked))
         except ApiError as error:
             log.info("%s: %s; read with GET instead", what, error)
             named = item.get("object_id") if isinstance(item, dict) else None

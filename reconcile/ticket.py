@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +54,13 @@ class LiveTicket:
     last_updated_by: str | None = None
 
     @classmethod
-    def from_api(cls, payload: Any) -> LiveTicket:
+    def from_api(cls, payload: Any, *, text_checked: bool = False) -> LiveTicket:
         """Build from a GET or list answer; the one validator of every read path.
 
         Unknown keys are ignored; a missing, empty or wrongly typed ``object_id``,
         ``etag`` or ``data`` is an :class:`ApiError` naming the ticket and the key.
+        ``text_checked``: the answer's body was found to hold no lone surrogate
+        (:func:`may_hold_surrogate` said no), so its strings need not be looked at.
         """
         if not isinstance(payload, dict):
             raise ApiError(f"unexpected ticket in answer: expected an object, got {_kind(payload)}")
@@ -72,7 +75,7 @@ class LiveTicket:
         data = payload.get("data")
         if not isinstance(data, dict):
             problems.append(f"data is {_shown(data)}, not an object of field values")
-        if not problems:
+        if not problems and not text_checked:
             unencodable = _unencodable_key(payload)
             if unencodable is not None:
                 problems.append(
@@ -93,6 +96,18 @@ class LiveTicket:
             last_updated_at=_str_or_none(payload.get("lastUpdatedAt")),
             last_updated_by=_str_or_none(payload.get("lastUpdatedBy")),
         )
+
+
+_SURROGATE_FORMS = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+"""A ``\\uD800``-``\\uDFFF`` escape, or the UTF-8 form of a surrogate (which
+``json.loads`` decodes with ``surrogatepass``)."""
+
+
+def may_hold_surrogate(body: bytes) -> bool:
+    """Whether a JSON body could decode to a string holding a lone surrogate. False
+    means none of its strings can (one search in C instead of looking at each string of
+    a page of 500 tickets); a body in UTF-16 or UTF-32 always may."""
+    return json.detect_encoding(body[:4]) != "utf-8" or _SURROGATE_FORMS.search(body) is not None
 
 
 def _unencodable_key(payload: dict[str, Any]) -> str | None:

@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from reconcile.ticket import may_hold_surrogate
 
 from cli_runner import CliResult
 
@@ -102,3 +106,37 @@ def test_a_lone_surrogate_anywhere_in_the_ticket_is_named(
     assert (
         f"! REQ-0509: unexpected ticket REQ-0509 in answer: {where} holds a lone surrogate"
     ) in result.stdout
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, list):
+        return any(map(_holds_surrogate, value))
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    return False
+
+
+TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=6)
+
+
+@settings(max_examples=300)
+@given(
+    value=st.recursive(
+        TEXT,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=2),
+        max_leaves=6,
+    ),
+    ascii_only=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-16", "utf-32"]),
+)
+@example(value="\ud800", ascii_only=False, encoding="utf-8").via("the UTF-8 form of a surrogate")
+@example(value="\udfff", ascii_only=True, encoding="utf-8").via("its escape")
+def test_a_body_said_to_hold_no_surrogate_decodes_to_none(
+    value: Any, ascii_only: bool, encoding: str
+) -> None:
+    # The list and GET readers skip the per-string check of bodies said to hold none.
+    body = json.dumps({"data": value}, ensure_ascii=ascii_only).encode(encoding, "surrogatepass")
+    if _holds_surrogate(json.loads(body)):
+        assert may_hold_surrogate(body)
