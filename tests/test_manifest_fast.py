@@ -40,19 +40,26 @@ def _scalar(draw: Any) -> str:
     return token
 
 
+def _comment(draw: Any) -> str:
+    """Nothing, or a comment of tokens (indicators, quotes, brackets among them)."""
+    if draw(st.booleans()):
+        return ""
+    return " #" + "".join(draw(st.lists(st.sampled_from(TOKENS), max_size=3)))
+
+
 @st.composite
 def manifests(draw: Any) -> str:
-    lines = ["tickets:"]
+    lines = ["tickets:" + _comment(draw)]
     for number in range(draw(st.integers(1, 3))):
-        lines.append(f"- id: REQ-{number + 1:04d}")
+        lines.append(f"- id: REQ-{number + 1:04d}" + _comment(draw))
         lines.append("  fields:")
         for _ in range(draw(st.integers(1, 4))):
             key = draw(st.sampled_from(["a", "b", "c", "x y", "'q'", "inf", "1"]))
             if draw(st.booleans()):
-                lines.append(f"    {key}: {_scalar(draw)}")
+                lines.append(f"    {key}: {_scalar(draw)}" + _comment(draw))
             else:
                 items = ", ".join(_scalar(draw) for _ in range(draw(st.integers(0, 3))))
-                lines.append(f"    {key}: [{items}]")
+                lines.append(f"    {key}: [{items}]" + _comment(draw))
     return "\n".join(lines) + "\n"
 
 
@@ -75,6 +82,22 @@ def _same_reading(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(manifests())
 def test_the_fast_reader_reads_as_the_line_numbered_one_or_declines(text: str) -> None:
+    _same_reading(text)
+
+
+@st.composite
+def commented(draw: Any) -> str:
+    """Plain values, and comments and block text of any tokens: most are read fast."""
+    lines = ["# " + _comment(draw), "tickets:" + _comment(draw), "- id: REQ-0001", "  fields:"]
+    for key in draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, unique=True)):
+        value = draw(st.sampled_from(["x", "a b", "1", "é", "|\n      block " + _comment(draw)]))
+        lines.append(f"    {key}: {value}" + _comment(draw))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(commented())
+def test_comments_and_block_text_of_any_tokens_read_the_same(text: str) -> None:
     _same_reading(text)
 
 
@@ -105,6 +128,8 @@ def test_each_tricky_scalar_reads_the_same(token: str, style: str) -> None:
         "a: [x, y]   # a comment\nb: {k: v} # another\n",
         "a: [x,\n  y #c\n  ]\n",
         "a: [x, {k: v #c}]\n",
+        "a: [x, ?y]\n",
+        "a: {?k: v}\n",
     ],
 )
 def test_what_the_json_form_loses_is_read_the_same_or_declined(text: str) -> None:
@@ -184,9 +209,12 @@ def test_a_syntax_error_is_one_line_without_rapidyamls_own_report(tmp_path: Any)
         "a: |\n  text # {i}x\n",
         "a: 'x\n  # {i}y'\n",
         'a: "x # y" {i}z\n',
+        '"x #": {i}y z\n',
+        "'x #': {i}y z\n",
         "a: x # {i}y 'z'\n",
         "a: [x, # {i}y\n  z]\n",
         "a: b#{i}c\n",
+        "a: [b#c, {i}y]\n",
     ],
 )
 def test_an_indicator_in_a_comment_or_in_text_reads_the_same_or_is_declined(

@@ -125,12 +125,15 @@ def _plain_text(data: bytes, text: str) -> bool:
     for character in _INDICATORS:
         if character in data and _starts_token(data, character):
             return False
+    # In a flow collection libyaml takes a "?" starting a token as an explicit key even
+    # before a letter (``[?x]`` is ``[{x: null}]``), which rapidyaml reads as text.
+    flow = b"[" in data or b"{" in data
     if b"?" in data and any(
-        data[p + 1 : p + 2] in (b"", b" ", b"\n", b"\r") and not _in_comment(data, p)
+        (flow or data[p + 1 : p + 2] in (b"", b" ", b"\n", b"\r")) and not _in_comment(data, p)
         for p in _where(data, b"?", token=True)
     ):
         return False
-    if b"[" in data or b"{" in data:
+    if flow:
         return _plain_flow(data)
     return b"]" not in data and b"}" not in data
 
