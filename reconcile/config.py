@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from reconcile.errors import ConfigError
@@ -130,8 +130,7 @@ class Settings:
             raise ConfigError("; ".join(_how_to_give(name) for name in missing))
 
 
-@dataclass(frozen=True)
-class _Spec:
+class _Spec(NamedTuple):
     """One setting: how it is read, and how the command line offers it.
 
     ``parse`` validates a value from any source (flags arrive as the strings typed:

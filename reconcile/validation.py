@@ -8,16 +8,15 @@ as planning resolves them against the live schema.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from reconcile.config import Settings, manifest_paths
 from reconcile.lock import find_lock, read_lock
 from reconcile.manifest import find_manifest_files, load_manifests
 
 
-@dataclass(frozen=True)
-class Validation:
+class Validation(NamedTuple):
     """What was checked: how many tickets in how many files, against which lock."""
 
     tickets: int

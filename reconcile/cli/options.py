@@ -18,9 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class GivenSettings:
+class GivenSettings(NamedTuple):
     """Settings handed to commands by their caller, instead of read from flags, the
     environment and the config file; ``secrets`` holds the variables the token and the
     client secret are read from (``RECONCILE_TOKEN``, ``RECONCILE_CLIENT_SECRET``...)."""
