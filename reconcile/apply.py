@@ -20,13 +20,12 @@ is sent again, within the same bound; found on two tickets, it is an error namin
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from reconcile._strenum import StrEnum
@@ -178,31 +177,79 @@ def apply_plan(
     if journal is not None:
         settings = client.settings
         journal.begin_run(target_of(settings.base_url, settings.tenant_id, settings.realm))
+    jobs = [partial(writer.create, create) for create in plan.creates]
+    jobs += [partial(writer.write, change) for change in updates]
+    outcomes = _run_writes(jobs, parallelism, progress, writer.stop, client)
+    interrupted = writer.stop.is_set()
+    return ApplyReport(tuple(outcomes), unchanged=len(plan.unchanged), interrupted=interrupted)
+
+
+def _run_writes(
+    jobs: Sequence[Callable[[], TicketOutcome]],
+    parallelism: int,
+    progress: Callable[[int], None] | None,
+    stop: threading.Event,
+    client: TicketingClient,
+) -> list[TicketOutcome]:
+    """Run the writes on ``parallelism`` threads; their outcomes in the order they ended.
+
+    Plain threads taking the writes from one queue. (A ThreadPoolExecutor built a
+    Future with its Condition, a work item and a semaphore check for every write, and
+    woke this thread at the end of each: about 35 µs of CPU a write, a tenth of the
+    write itself.) A write that raised is raised here once every write has ended, as the
+    executor's shutdown waited for them too.
+    """
+    if not jobs:
+        return []
+    pending: queue.SimpleQueue[Callable[[], TicketOutcome]] = queue.SimpleQueue()
+    for job in jobs:
+        pending.put(job)
     outcomes: list[TicketOutcome] = []
-    stopped_at: float | None = None
-    # Each write hands its future to this queue when it ends. (``wait(pending,
-    # FIRST_COMPLETED)`` on the set of pending futures locks and unlocks every one of
-    # them on each call: quadratic, 0.2 ms of CPU a write at 1,000 writes.)
-    finished: queue.SimpleQueue[Future[TicketOutcome]] = queue.SimpleQueue()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        futures = [pool.submit(writer.create, create) for create in plan.creates]
-        futures += [pool.submit(writer.write, change) for change in updates]
-        for future in futures:
-            future.add_done_callback(finished.put)
-        while len(outcomes) < len(futures):
-            # A timeout keeps the main thread responsive to SIGINT/SIGTERM handlers.
-            with contextlib.suppress(queue.Empty):
-                outcomes.append(finished.get(timeout=0.2).result())
+    raised: list[BaseException] = []
+    workers = min(max(1, parallelism), len(jobs))
+    running = [workers]
+    lock = threading.Lock()
+    ended = threading.Event()
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    job = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    outcomes.append(job())
+                except BaseException as error:  # raised in the calling thread, at the end
+                    raised.append(error)
+                    continue
                 if progress:
                     progress(1)
-            if writer.stop.is_set() and not client.interrupted:
+        finally:
+            with lock:
+                running[0] -= 1
+                if not running[0]:
+                    ended.set()
+
+    threads = [threading.Thread(target=work, name=f"reconcile write {n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    stopped_at: float | None = None
+    try:
+        # A timeout keeps this thread responsive to SIGINT/SIGTERM handlers.
+        while not ended.wait(0.2):
+            if stop.is_set() and not client.interrupted:
                 # Writes in flight get a short grace to answer; then they are cut off
                 # (their outcome reported unknown) so a stuck read cannot hold the run.
                 stopped_at = stopped_at or time.monotonic()
                 if time.monotonic() - stopped_at >= INTERRUPT_GRACE:
                     client.abort()
-    interrupted = writer.stop.is_set()
-    return ApplyReport(tuple(outcomes), unchanged=len(plan.unchanged), interrupted=interrupted)
+    finally:
+        for thread in threads:
+            thread.join()
+    if raised:
+        raise raised[0]
+    return outcomes
 
 
 class _TicketWriter:
