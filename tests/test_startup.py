@@ -30,9 +30,12 @@ sys.stderr.write("\\nMODULES " + json.dumps(loaded))
 """
 
 
-def loaded_by(*argv: str) -> set[str]:
+def loaded_by(*argv: str, env: dict[str, str | None] | None = None) -> set[str]:
     # Not measured by coverage (patch = ["subprocess"]): it would load its own modules.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
+    given = {**os.environ, **(env or {})}
+    env = {
+        k: v for k, v in given.items() if v is not None and not k.startswith("COVERAGE_PROCESS_")
+    }
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *argv],
         capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
@@ -74,6 +77,18 @@ def test_validate_reads_the_shipped_manifests_fast_and_loads_only_what_it_needs(
     assert modules & unneeded == set()
     ours = {"reconcile.schema", "reconcile.manifest.resolve", "reconcile.cli.logs"}
     assert ours & modules == set()
+
+
+@pytest.mark.parametrize(("output", "renderer"), [("text", "text"), ("json", "json")])
+def test_a_plan_loads_only_the_renderer_it_writes_with(
+    output: str, renderer: str, reconcile_env: dict[str, str | None]
+) -> None:
+    modules = loaded_by("plan", "manifests/network", "--format", output, env=reconcile_env)
+    renderers = {m for m in modules if m.startswith("reconcile.render.")}
+    assert renderers - {"reconcile.render.safe", "reconcile.render._values"} == {
+        f"reconcile.render.{renderer}"
+    }
+    assert "jinja2" not in top_level(modules)
 
 
 def test_help_lists_every_command_with_its_summary_and_imports_none() -> None:
