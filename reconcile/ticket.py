@@ -33,7 +33,7 @@ def update_body(etag: str | None, ticket_update: dict[str, Any]) -> dict[str, An
     return {"etag": etag, "ticketUpdate": ticket_update}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveTicket:
     """One ticket as read from the API, checked before anything is compared with it.
 
@@ -41,6 +41,9 @@ class LiveTicket:
     of field UUID to value) are required: a diff against a guessed ``data`` would plan
     writes of values already there (no-op PATCHes) and miss declared clears, and a PATCH
     needs the etag. The other keys are informative and tolerated when absent or odd.
+
+    Slotted: a run holds one per ticket (no ``__dict__``: 250 bytes and one object the
+    cycle collector tracks fewer each).
     """
 
     object_id: str
