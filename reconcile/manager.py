@@ -27,8 +27,8 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -46,6 +46,7 @@ from reconcile.errors import (
     ReconcileError,
     UnsafePlan,
 )
+from reconcile.fanout import in_threads
 from reconcile.journal import Journal
 from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
 from reconcile.listing import read_everything, read_pages
@@ -619,25 +620,22 @@ class Manager:
             return {}
         tick = self._progress_for(len(ids), "Reading")
 
-        def read(object_id: str) -> LiveTicket | ApiError:
+        def read(object_id: str) -> tuple[str, LiveTicket | ApiError]:
             try:
-                return self.client.get_ticket(object_id)
+                return object_id, self.client.get_ticket(object_id)
             except ApiError as error:
-                return error
+                return object_id, error
             finally:
                 tick(1)
 
-        pool = ThreadPoolExecutor(max_workers=self.parallelism)
-        try:
-            # Taken in this thread, in order, as the reads complete.
-            return {i: take(i, read) for i, read in zip(ids, pool.map(read, ids), strict=True)}
-        except BaseException:
-            # Ctrl-C (or any error) in the waiting thread: end the reads in flight at
-            # once, or the pool's shutdown would wait for the slowest of them.
-            self.client.abort()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        kept: dict[str, Kept] = {}
+        # Each read is taken in this thread as it ends: none is held longer. Ctrl-C (or
+        # any error) here ends the reads in flight at once (the client's abort).
+        calls = [partial(read, i) for i in ids]
+        for done in in_threads(calls, self.parallelism, abort=self.client.abort):
+            if done is not None:
+                kept[done[0]] = take(*done)
+        return kept
 
     def read_all(self) -> list[LiveTicket]:
         """Every ticket of the tenant through the list endpoint (``ListUnsupported`` passes).

@@ -1,0 +1,87 @@
+"""Calls run on a few threads, each result taken as its call ends: the reads' fan-out."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+Result = TypeVar("Result")
+
+THREAD_NAME = "reconcile fan-out"
+"""The threads' names begin so (each ends with its number)."""
+_ENDED = object()
+"""What a thread puts on the queue when it takes no more calls."""
+
+
+def in_threads(
+    calls: Sequence[Callable[[], Result]],
+    parallelism: int,
+    *,
+    wake: float = 0.2,
+    abort: Callable[[], None] | None = None,
+) -> Iterator[Result | None]:
+    """Run ``calls`` on up to ``parallelism`` threads; yield each result as its call ends,
+    and None whenever ``wake`` seconds pass without one (so that the caller can look at a
+    stop flag, and a signal handler can run in its thread).
+
+    Plain threads take the calls in turn. A ThreadPoolExecutor builds a Future (with its
+    Condition), a work item and a semaphore check for every call, about 35 us of CPU
+    each, and ``map`` submits them all at once: 50,000 reads held 50,000 futures. A call
+    that raised is raised once every call has ended. Left early (the caller raised, or
+    Ctrl-C reached it while waiting), no other call starts and ``abort`` is called before
+    the running calls are waited for: it makes them end (the client's cuts their
+    connections), or a stuck read would hold the caller.
+    """
+    if not calls:
+        return
+    pending = iter(calls)
+    taking = threading.Lock()
+    ended: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    closing = threading.Event()
+
+    def work() -> None:
+        try:
+            while not closing.is_set():
+                with taking:
+                    call = next(pending, None)
+                if call is None:
+                    return
+                try:
+                    ended.put((True, call()))
+                except BaseException as error:  # raised in the calling thread, at the end
+                    ended.put((False, error))
+        finally:
+            ended.put(_ENDED)
+
+    count = min(max(1, parallelism), len(calls))
+    threads = [threading.Thread(target=work, name=f"{THREAD_NAME} {n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    raised: BaseException | None = None
+    try:
+        while running:
+            try:
+                item = ended.get(timeout=wake)
+            except queue.Empty:
+                yield None
+                continue
+            if item is _ENDED:
+                running -= 1
+            elif item[0]:
+                yield item[1]
+            elif raised is None:
+                raised = item[1]
+        if raised is not None:
+            raise raised
+    except BaseException:
+        closing.set()
+        if abort is not None and running:
+            abort()
+        raise
+    finally:
+        closing.set()
+        for thread in threads:
+            thread.join()
