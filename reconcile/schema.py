@@ -99,13 +99,7 @@ class Field:
         except (TypeError, ValueError):
             return False
         if isinstance(desired, (dict, list)) or isinstance(live, (dict, list)):
-            # Fast path: most values are in sync, and DeepDiff costs ~50 us a call.
-            if _strictly_equal(desired, live):
-                return True
-            # Imported here: deepdiff costs ~80 ms at start-up, and most runs never get here.
-            from deepdiff import DeepDiff
-
-            return not DeepDiff(desired, live, ignore_numeric_type_changes=True)
+            return json_equal(desired, live)
         return type(desired) is type(live) and desired == live
 
 
@@ -287,14 +281,20 @@ def _parse_datetime(value: Any) -> datetime:
     )
 
 
-def _strictly_equal(a: Any, b: Any) -> bool:
-    """Equal with the same JSON types throughout (True is not 1); no DeepDiff needed then."""
+def json_equal(a: Any, b: Any) -> bool:
+    """Equal as JSON values, throughout: numbers by value (``1`` equals ``1.0``), a boolean
+    only to the same boolean (``true`` is not ``1``, as Python's ``==`` would have it),
+    arrays item by item, objects key by key."""
+    if type(a) is bool or type(b) is bool:
+        return a is b
+    if _is_number(a) and _is_number(b):
+        return _number_equal(a, b)
     if type(a) is not type(b):
         return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_strictly_equal, a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_strictly_equal(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(json_equal, a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
     return bool(a == b)
 
 

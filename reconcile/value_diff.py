@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile._strenum import StrEnum
+from reconcile.schema import json_equal
 
 _PLAIN = (str, int, float, bool, type(None))
 """Items an ordered list is diffed item by item for (and moves found among)."""
@@ -196,7 +197,9 @@ def _same_order(
 
 
 def _nested_changes(before: Any, after: Any) -> tuple[ItemChange, ...]:
-    """Each path added, removed or changed, in path order."""
+    """Each path added, removed or changed, in path order; the whole value changed when
+    only a boolean became a number or back (DeepDiff, told that ``1`` equals ``1.0``,
+    takes ``true`` for ``1`` too)."""
     found: list[ItemChange] = []
     for report, levels in _tree(before, after).items():
         for level in levels:
@@ -209,6 +212,8 @@ def _nested_changes(before: Any, after: Any) -> tuple[ItemChange, ...]:
             else:  # values_changed, type_changes
                 path = tuple(level.path(output_format="list"))
                 found.append(ItemChange(ItemKind.CHANGED, level.t2, old=level.t1, path=path))
+    if not found and not json_equal(before, after):
+        return (ItemChange(ItemKind.CHANGED, after, old=before),)
     return tuple(sorted(found, key=lambda item: _path_key(item.path)))
 
 

@@ -47,6 +47,28 @@ def test_numbers_equal_by_value(desired: Any, live: Any) -> None:
     assert NUMBER.equal(desired, live)
 
 
+JSON_FIELD = Field(id="f-json", name="settings", label="Settings", type="unknown")
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "equal"),
+    [
+        ({"a": [1, 2.0]}, {"a": [1.0, 2]}, True),
+        ({"a": {"b": None}}, {"a": {"b": None}}, True),
+        pytest.param({"": False}, {"": 0}, False, id="false vs 0 inside"),
+        pytest.param([True], [1], False, id="true vs 1 inside"),
+        ({"a": 1}, {"a": "1"}, False),
+        ({"a": [1, 2]}, {"a": [2, 1]}, False),
+        ({"a": 1}, {"a": 1, "b": None}, False),
+    ],
+)
+def test_a_nested_value_equals_as_json_with_numbers_by_value(
+    desired: Any, live: Any, equal: bool
+) -> None:
+    assert JSON_FIELD.equal(desired, live) is equal
+    assert JSON_FIELD.equal(live, desired) is equal
+
+
 def test_a_huge_integer_is_a_number_and_checking_it_does_not_raise() -> None:
     assert NUMBER.check(10**300) is None
     assert NUMBER.check(-(10**4000)) is None

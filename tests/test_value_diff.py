@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from reconcile.plan import FieldChange, Plan, TicketChange
@@ -156,6 +156,7 @@ def _at(value: Any, path: tuple[str | int, ...]) -> Any:
 @settings(max_examples=100, deadline=None)
 @given(before=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3),
        after=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3))  # fmt: skip
+@example(before={"": False}, after={"": 0}).via("a boolean become a number")
 def test_a_nested_description_names_real_paths(
     before: dict[str, Any], after: dict[str, Any]
 ) -> None:
