@@ -26,12 +26,12 @@ def in_threads(
     and None whenever ``wake`` seconds pass without one (so that the caller can look at a
     stop flag, and a signal handler can run in its thread).
 
-    Plain threads take the calls in turn from one queue (as apply's writes do, which
-    need no result handed over: each hand-over wakes this thread, 15-20 us of CPU a
-    call). A ThreadPoolExecutor builds a Future (with its
-    Condition), a work item and a semaphore check for every call, about 35 us of CPU
-    each, and ``map`` submits them all at once: 50,000 reads held 50,000 futures. A call
-    that raised is raised once every call has ended. Left early (the caller raised, or
+    Plain threads take the calls in turn from one queue. A ThreadPoolExecutor builds a
+    Future (with its Condition), a work item and a semaphore check for every call, about
+    35 us of CPU each, and ``map`` submits them all at once: 50,000 reads held 50,000
+    futures. Each result handed over wakes this thread (15-20 us of CPU a call), which
+    apply's writes, collected in their own threads, do without. A call that raised is
+    raised once every call has ended. Left early (the caller raised, or
     Ctrl-C reached it while waiting), no other call starts and ``abort`` is called before
     the running calls are waited for: it makes them end (the client's cuts their
     connections), or a stuck read would hold the caller.
