@@ -80,7 +80,7 @@ def in_threads(
         if raised is not None:
             raise raised
     except BaseException:
-        closing.set()
+        closing.set()  # before the abort: no call starts against an aborted client
         if abort is not None and running:
             abort()
         raise

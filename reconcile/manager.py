@@ -36,7 +36,7 @@ from reconcile.apply import ApplyReport, Outcome, TicketOutcome, apply_plan
 from reconcile.apply_lock import apply_lock
 from reconcile.client import TicketingClient, connect
 from reconcile.config import Settings, manifest_paths
-from reconcile.diff import diff_read, plan_create, plan_of
+from reconcile.diff import diff_read, make_plan, plan_create, plan_of
 from reconcile.errors import (
     ApiError,
     ListUnsupported,
@@ -418,7 +418,7 @@ class Manager:
             matched = {
                 name: [i for i in ids if i in in_scope] for name, ids in expansion.matched.items()
             }
-            changes = {d.name: diff_read(d, live.get(d.name), team_limit) for d in known}
+            plan = make_plan(known, live, self.target, self.schema_drift, team_limit)
         else:
             # Each ticket is diffed as it is read: the live tickets are not all held.
             by_id = {d.id: d for d in with_ids if d.id is not None}
@@ -428,7 +428,7 @@ class Manager:
             found = match.live or {}
             for ticket in match.found:
                 changes[ticket.name] = diff_read(ticket, found.get(ticket.name), team_limit)
-        plan = plan_of(known, changes, self.target, self.schema_drift)
+            plan = plan_of(known, changes, self.target, self.schema_drift)
         creates = [plan_create(d) for d in match.to_create]
         refused = {c.name: self.team_problem(c) for c in creates}
         errors = [

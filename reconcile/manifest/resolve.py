@@ -187,7 +187,7 @@ class Resolver:
             found = _plain_values(
                 ticket.own,
                 self.keyed(ticket_type),
-                lambda key: self.key_of(key, ticket_type, known),
+                lambda key: self.key_of(key, ticket_type),
                 key_id,
             )
         if found is not None:
@@ -223,13 +223,9 @@ class Resolver:
             keyed = self.keyed_by_type[ticket_type.id] = {}
         return keyed
 
-    def key_of(
-        self, key: str, ticket_type: TicketType, known: dict[str, Field | None]
-    ) -> _Keyed | None:
+    def key_of(self, key: str, ticket_type: TicketType) -> _Keyed | None:
         """What ``key`` sets in a ticket of ``ticket_type`` (None: no field)."""
-        target = known.get(key, _UNRESOLVED)
-        if target is _UNRESOLVED:
-            target = known[key] = ticket_type.resolve(key)
+        target = self.field(ticket_type, key)
         if target is None:
             return None
         taker = self.takers.get(target.id)
