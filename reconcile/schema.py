@@ -118,19 +118,25 @@ class TicketType:
         object.__setattr__(self, "fields_by_id", {f.id: f for f in self.fields})
 
     def resolve(self, key: str) -> Field | None:
-        """Find a field by exact UUID, then exact name, then label (case-insensitive)."""
+        """Find a field by exact UUID, then exact name, then label (case-insensitive).
+
+        A label that two fields share (ids and names are unique, see
+        :meth:`Schema.from_api`) finds neither: which one was meant would be a guess."""
         for attribute in ("id", "name"):
             for candidate in self.fields:
                 if getattr(candidate, attribute) == key:
                     return candidate
         folded = key.casefold()
-        for candidate in self.fields:
-            if candidate.label.casefold() == folded:
-                return candidate
-        return None
+        labelled = [f for f in self.fields if f.label.casefold() == folded]
+        return labelled[0] if len(labelled) == 1 else None
 
     def suggest(self, key: str) -> list[str]:
-        """Field names close to an unknown key, best first."""
+        """Field names close to an unknown key, best first; for a label that fields
+        share, their names."""
+        folded = key.casefold()
+        sharing = [f.name for f in self.fields if f.label.casefold() == folded]
+        if len(sharing) > 1:
+            return sharing
         names = {f.name for f in self.fields} | {f.label for f in self.fields}
         return difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
 
@@ -149,13 +155,18 @@ class Schema:
     def from_api(cls, payload: Any) -> Schema:
         """Build from the GET ticket-type answer (``{"data": [...]}``) or a bare list.
 
-        Unknown keys are ignored, optional ones defaulted; a missing required key
-        is an :class:`ApiError` that says which.
+        Unknown keys are ignored, optional ones defaulted; a missing required key, a
+        key of the wrong kind, text that is not text (a lone surrogate, which no plan or
+        file could show), two types of one prefix or two fields of one id or name in a
+        type is an :class:`ApiError` that says which: each would make a diff a guess.
         """
         items = payload.get("data") if isinstance(payload, dict) else payload
         if not isinstance(items, list):
             raise ApiError("unexpected ticket-type answer: no 'data' list")
-        return cls(types=tuple(_ticket_type(item, n) for n, item in enumerate(items, 1)))
+        types = tuple(_ticket_type(item, n) for n, item in enumerate(items, 1))
+        # A display ID's prefix must name one type, or its tickets' fields are a guess.
+        _unique([t.prefix for t in types], "unexpected ticket-type answer: types", "the prefix")
+        return cls(types=types)
 
     def to_data(self) -> list[dict[str, Any]]:
         """A JSON/YAML-safe form that :meth:`from_api` reads back (used by the schema lock)."""
@@ -197,16 +208,18 @@ def _ticket_type(item: Any, position: int) -> TicketType:
     if not isinstance(item, dict):
         raise ApiError(f"{where} is not an object")
     _require(item, ("id", "prefix"), where)
+    where = f"{where} ({item['prefix']})"
     fields = item.get("fields") or []
     if not isinstance(fields, list):
-        raise ApiError(f"{where} ({item['prefix']}): 'fields' is not a list")
+        raise ApiError(f"{where}: 'fields' is not a list")
+    parsed = tuple(_field(f, f"{where} field #{n}") for n, f in enumerate(fields, 1))
+    _unique([f.id for f in parsed], f"{where}: fields", "the id")
+    _unique([f.name for f in parsed], f"{where}: fields", "the name")
     return TicketType(
         id=item["id"],
-        name=str(item.get("name") or item["prefix"]),
+        name=_optional_text(item, "name", where) or item["prefix"],
         prefix=item["prefix"],
-        fields=tuple(
-            _field(f, f"{where} ({item['prefix']}) field #{n}") for n, f in enumerate(fields, 1)
-        ),
+        fields=parsed,
     )
 
 
@@ -214,15 +227,22 @@ def _field(item: Any, where: str) -> Field:
     if not isinstance(item, dict):
         raise ApiError(f"{where} is not an object")
     _require(item, ("id", "type"), where)
-    name = str(item.get("name") or item["id"])
+    name = _optional_text(item, "name", where) or item["id"]
     options = item.get("options")
+    if options is not None and not (
+        isinstance(options, list) and all(_is_text(o) for o in options)
+    ):
+        raise ApiError(f"{where} ({name}): 'options' is not a list of strings")
+    required = item.get("required")
+    if required is not None and not isinstance(required, bool):
+        raise ApiError(f"{where} ({name}): 'required' is not true or false")
     return Field(
         id=item["id"],
         name=name,
-        label=str(item.get("label") or name),
+        label=_optional_text(item, "label", where) or name,
         type=item["type"],
-        required=bool(item.get("required", False)),
-        options=tuple(str(o) for o in options) if isinstance(options, list) else None,
+        required=bool(required),
+        options=tuple(options) if options is not None else None,
     )
 
 
@@ -230,6 +250,43 @@ def _require(item: dict[str, Any], keys: Iterable[str], where: str) -> None:
     missing = [k for k in keys if not isinstance(item.get(k), str)]
     if missing:
         raise ApiError(f"{where} has no {', '.join(repr(k) for k in missing)}")
+    for key in keys:
+        if not _is_text(item[key]):
+            raise ApiError(f"{where}: {key!r} is not text (it holds a lone surrogate)")
+
+
+def _optional_text(item: dict[str, Any], key: str, where: str) -> str | None:
+    """``item[key]`` when it is a string, None when absent or null; else an ApiError."""
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(f"{where}: {key!r} is not a string")
+    if not _is_text(value):
+        raise ApiError(f"{where}: {key!r} is not text (it holds a lone surrogate)")
+    return value
+
+
+def _is_text(value: Any) -> bool:
+    """A string that UTF-8 can carry: JSON can hold a lone surrogate (``"\\ud800"``)."""
+    if not isinstance(value, str):
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unique(values: list[str], what: str, key: str) -> None:
+    """An ApiError naming the first two places (from 1) that share a value."""
+    first: dict[str, int] = {}
+    for place, value in enumerate(values, 1):
+        if value in first:
+            raise ApiError(f"{what} #{first[value]} and #{place} share {key} {value!r}")
+        first[value] = place
 
 
 def _is_number(value: Any) -> bool:

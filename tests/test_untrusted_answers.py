@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from reconcile.sandbox import DEMO_ADMIN
+from reconcile.sandbox.demo import demo_ticket_types
 
 from sandbox_api import patches_by_ticket
 
@@ -223,3 +224,47 @@ def test_a_plan_of_some_tickets_stops_when_pages_repeat(cli: Any, sandbox_factor
     assert result.stdout == "No changes. Live tickets match the manifests.\n"
     routes = sandbox.stats()["by_route"]
     assert routes["list"] <= 2 + 16 and routes["get"] == 100
+
+
+
+def _second_req(types: list[dict[str, Any]]) -> None:
+    types.append({**types[0], "id": "00000000-0000-4000-8000-000000000001"})
+
+
+def _shared_name(types: list[dict[str, Any]]) -> None:
+    first, second = types[0]["fields"][:2]
+    second["name"] = first["name"]
+
+
+def _numeric_options(types: list[dict[str, Any]]) -> None:
+    chosen = next(f for f in types[0]["fields"] if f.get("options"))
+    chosen["options"] = list(range(len(chosen["options"])))
+
+
+def _surrogate_label(types: list[dict[str, Any]]) -> None:
+    types[0]["fields"][0]["label"] = "Descri\udcffption"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(_second_req, "types #1 and #4 share the prefix 'REQ'", id="two-REQ"),
+        pytest.param(_shared_name, "(REQ): fields #1 and #2 share the name", id="shared-name"),
+        pytest.param(_numeric_options, "'options' is not a list of strings", id="int-options"),
+        pytest.param(_surrogate_label, "'label' is not text (it holds a lone", id="surrogate"),
+    ],
+)
+def test_a_ticket_type_answer_that_would_make_a_diff_a_guess_is_refused(
+    cli: Any, sandbox_factory: Any, change: Any, message: str
+) -> None:
+    """Before: the first type of a prefix, the first field of a name, options made strings
+    by ``str()`` and labels no output can show were taken, so a plan could diff or write
+    the wrong field."""
+    types = demo_ticket_types()
+    change(types)
+    sandbox = sandbox_factory(demo=True, ticket_types_answer=types)
+    Path("m.yaml").write_text("tickets:\n  - id: REQ-0509\n    fields:\n      location: Lab 9\n")
+    result = cli("apply", "m.yaml", "--auto-approve", expect=1, **env_for(sandbox))
+    [line] = result.stderr.strip().splitlines()
+    assert "unexpected ticket-type answer: " in line and message in line
+    assert sandbox.stats()["writes"]["patches"] == 0

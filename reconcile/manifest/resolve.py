@@ -99,9 +99,22 @@ class Resolver:
         named = None
         if ticket.type is not None:
             folded = ticket.type.casefold()
-            named = next(
-                (t for t in self.schema.types if ticket.type in (t.prefix, t.name)), None
-            ) or next((t for t in self.schema.types if t.name.casefold() == folded), None)
+            types = self.schema.types
+            named_by = (
+                [t for t in types if t.prefix == ticket.type]
+                or [t for t in types if t.name == ticket.type]
+                or [t for t in types if t.name.casefold() == folded]
+            )
+            if len(named_by) > 1:
+                self.error(
+                    ticket,
+                    ticket.location,
+                    f"{ticket.name}: ticket type {ticket.type!r} names "
+                    f"{len(named_by)} types (prefixes "
+                    f"{', '.join(t.prefix for t in named_by)}); give the prefix",
+                )
+                return None
+            named = named_by[0] if named_by else None
             if named is None:
                 self.error(
                     ticket,

@@ -412,7 +412,8 @@ class SandboxApp:
 
     def get_ticket_types(self, request: SandboxRequest) -> Reply:
         self._before(request)
-        return respond({"data": self.store.types})
+        answer = self.faults.ticket_types_answer
+        return respond({"data": self.store.types if answer is None else answer})
 
     def get_ticket(self, request: SandboxRequest, object_id: str) -> Reply:
         self._before(request)

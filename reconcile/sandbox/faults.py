@@ -66,6 +66,7 @@ class Faults:
         get_drop: Iterable[str] = (),
         get_set: Mapping[str, Any] | None = None,
         token_set: Mapping[str, Any] | None = None,
+        ticket_types_answer: list[Any] | None = None,
         list_total: int | None = None,
         list_ignore_page: bool = False,
         no_list: bool = False,
@@ -84,6 +85,7 @@ class Faults:
             "get": (tuple(get_drop), dict(get_set or {})),
             "token": ((), dict(token_set or {})),
         }
+        self.ticket_types_answer = ticket_types_answer
         self.list_total = list_total
         self.list_ignore_page = list_ignore_page
         self.no_list = no_list
@@ -152,6 +154,7 @@ class Faults:
             get_drop=options.get_drop,
             get_set=options.get_set,
             token_set=options.token_set,
+            ticket_types_answer=options.ticket_types_answer,
             list_total=options.list_total,
             list_ignore_page=options.list_ignore_page,
             no_list=options.no_list,

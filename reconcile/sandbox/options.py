@@ -104,6 +104,9 @@ class SandboxOptions:
     token_set: dict[str, Any] = field(default_factory=dict)
     """Keys set on every answer of the token endpoint that grants a token, to these JSON
     values (``{"expires_in": "300"}``, ``{"access_token": "opaque"}``; no CLI flag)."""
+    ticket_types_answer: list[Any] | None = None
+    """The ``data`` of every ticket-type answer instead of the stored types: shapes a real
+    tenant may answer that the store cannot hold (two types of one prefix; no CLI flag)."""
     list_total: int | None = None
     """The ``total`` that list answers give instead of the true count."""
     list_ignore_page: bool = False
