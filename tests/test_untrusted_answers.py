@@ -226,7 +226,6 @@ def test_a_plan_of_some_tickets_stops_when_pages_repeat(cli: Any, sandbox_factor
     assert routes["list"] <= 2 + 16 and routes["get"] == 100
 
 
-
 def _second_req(types: list[dict[str, Any]]) -> None:
     types.append({**types[0], "id": "00000000-0000-4000-8000-000000000001"})
 
