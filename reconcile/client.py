@@ -55,6 +55,7 @@ from urllib3.exceptions import (
     MaxRetryError,
     NameResolutionError,
     NewConnectionError,
+    ProxyError,
     ReadTimeoutError,
     SSLError,
 )
@@ -956,6 +957,9 @@ def describe(error: BaseException) -> str:
     cause = _reason(error)
     if _is_tls(error):
         return "TLS handshake or certificate verification failed"
+    if isinstance(cause, ProxyError):  # the tenant's host was never reached
+        inner = describe(cause.original_error)
+        return f"the proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY): {inner}"
     if isinstance(cause, ConnectTimeoutError) and not isinstance(cause, NewConnectionError):
         return "connect timed out"
     if isinstance(cause, ReadTimeoutError):
