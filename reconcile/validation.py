@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 from reconcile.config import Settings, manifest_paths
 from reconcile.lock import find_lock, read_lock
-from reconcile.manifest import find_manifest_files, load_manifests
+from reconcile.manifest import DeclaredTicket
+from reconcile.manifest.parse import read_manifest_files
 
 
 class Validation(NamedTuple):
@@ -34,11 +35,14 @@ def validate_manifests(
     ``schema_lock`` defaults to the lock beside the config file, else in the current
     directory, when there is one.
     """
-    sources = manifest_paths(paths, settings)
-    declared = load_manifests(sources)
+    declared: list[DeclaredTicket] = []
+    files = 0
+    for found in read_manifest_files(manifest_paths(paths, settings)):
+        declared.extend(found.tickets)
+        files += 1  # one per file, when all are valid (else the loop raises)
     lock = schema_lock or find_lock(settings.config_path)
     if lock is not None:
         from reconcile.manifest.resolve import resolve_tickets  # it needs the schema
 
         resolve_tickets(declared, read_lock(lock))
-    return Validation(len(declared), len(find_manifest_files(sources)), lock)
+    return Validation(len(declared), files, lock)
