@@ -39,6 +39,12 @@ def test_valid_without_lock_checks_structure(offline: Callable[..., object]) -> 
     assert result.stdout.startswith("Valid: ") and "structure only" in result.stdout
 
 
+def test_files_are_counted_once_when_paths_overlap(offline: Callable[..., object]) -> None:
+    files = sorted(GOOD.rglob("*.y*ml"))
+    result = offline("validate", str(GOOD), str(files[0]))
+    assert f" in {len(files)} file(s), structure only" in result.stdout, result.stdout
+
+
 def test_structure_errors_match_plan(
     cli: Callable[..., object], offline: Callable[..., object], tmp_path: Path
 ) -> None:
