@@ -157,15 +157,18 @@ class Schema:
 
         Unknown keys are ignored, optional ones defaulted; a missing required key, a
         key of the wrong kind, text that is not text (a lone surrogate, which no plan or
-        file could show), two types of one prefix or two fields of one id or name in a
+        file could show), two types of one prefix or id, or two fields of one id or name in a
         type is an :class:`ApiError` that says which: each would make a diff a guess.
         """
         items = payload.get("data") if isinstance(payload, dict) else payload
         if not isinstance(items, list):
             raise ApiError("unexpected ticket-type answer: no 'data' list")
         types = tuple(_ticket_type(item, n) for n, item in enumerate(items, 1))
-        # A display ID's prefix must name one type, or its tickets' fields are a guess.
-        _unique([t.prefix for t in types], "unexpected ticket-type answer: types", "the prefix")
+        # A display ID's prefix, or a ticket's ticket_type_id, must name one type, or its
+        # tickets' fields are a guess.
+        where = "unexpected ticket-type answer: types"
+        _unique([t.prefix for t in types], where, "the prefix")
+        _unique([t.id for t in types], where, "the id")
         return cls(types=types)
 
     def to_data(self) -> list[dict[str, Any]]:

@@ -61,6 +61,13 @@ def test_a_field_of_the_wrong_kind_is_refused(field: dict[str, Any], message: st
     assert str(raised.value) == f"{WHERE} (REQ) {message}"
 
 
+def test_two_types_of_one_id_are_refused() -> None:
+    """Before: a ticket whose ticket_type_id both had was taken as the first's (policies)."""
+    with pytest.raises(ApiError) as raised:
+        Schema.from_api([TYPE, {**TYPE, "prefix": "CTC"}])
+    assert str(raised.value) == "unexpected ticket-type answer: types #1 and #2 share the id 't1'"
+
+
 def test_two_fields_of_one_id_are_refused() -> None:
     with pytest.raises(ApiError) as raised:
         Schema.from_api([{**TYPE, "fields": [FIELD, {**FIELD, "name": "other"}]}])
