@@ -211,7 +211,12 @@ def _nested_changes(before: Any, after: Any) -> tuple[ItemChange, ...]:
                 found.append(ItemChange(ItemKind.REMOVED, level.t1, path=path))
             else:  # values_changed, type_changes
                 path = tuple(level.path(output_format="list"))
-                found.append(ItemChange(ItemKind.CHANGED, level.t2, old=level.t1, path=path))
+                new_path = tuple(level.path(output_format="list", use_t2=True))
+                if new_path == path:
+                    found.append(ItemChange(ItemKind.CHANGED, level.t2, old=level.t1, path=path))
+                else:  # a list item paired with one at another index: say both ends
+                    found.append(ItemChange(ItemKind.REMOVED, level.t1, path=path))
+                    found.append(ItemChange(ItemKind.ADDED, level.t2, path=new_path))
     if not found and not json_equal(before, after):
         return (ItemChange(ItemKind.CHANGED, after, old=before),)
     return tuple(sorted(found, key=lambda item: _path_key(item.path)))

@@ -157,6 +157,9 @@ def _at(value: Any, path: tuple[str | int, ...]) -> Any:
 @given(before=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3),
        after=st.dictionaries(st.text("ab'", max_size=2), JSON, min_size=1, max_size=3))  # fmt: skip
 @example(before={"": False}, after={"": 0}).via("a boolean become a number")
+@example(before={"": [False, None, None]}, after={"": [None, True]}).via(
+    "an item paired at another index"
+)
 def test_a_nested_description_names_real_paths(
     before: dict[str, Any], after: dict[str, Any]
 ) -> None:
