@@ -868,6 +868,13 @@ class TicketingClient:
             raise ApiError(text, status=status, code=code, reasons=_reasons(body))
         if status == 404:
             raise TicketNotFound(text, status=status, code=code)
+        if status == 407:  # from a proxy between: the tenant never saw the request
+            raise ApiError(
+                f"{text}: the proxy refused the request; check the user and password in "
+                "HTTPS_PROXY, HTTP_PROXY or ALL_PROXY",
+                status=status,
+                code=code,
+            )
         if write and status >= 500:
             raise OutcomeUnknown(
                 f"{text}: the write may or may not have landed", status=status, code=code

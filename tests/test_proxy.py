@@ -118,7 +118,10 @@ def test_a_proxy_that_refuses_is_one_line_without_its_password(
     Path("m.yaml").write_text(MANIFEST)
     result = cli("apply", "m.yaml", "--auto-approve", expect=1, **_proxy_env(proxy))
     [line] = result.stderr.strip().splitlines()
-    assert "407" in line, line
+    assert line.endswith(
+        "407: Proxy Authentication Required: the proxy refused the request; check the user "
+        "and password in HTTPS_PROXY, HTTP_PROXY or ALL_PROXY"
+    ), line
     assert PASSWORD not in result.stdout + result.stderr
     assert sandbox.stats()["writes"]["patches"] == 0
 
