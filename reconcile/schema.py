@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from reconcile.errors import ApiError
-from reconcile.ticket import display_id_prefix
+from reconcile.ticket import display_id_prefix, has_surrogate
 
 EMPTY_STRING_TYPES = frozenset({"text", "richtext"})
 EMPTY_LIST_TYPES = frozenset({"multiselect", "array"})
@@ -155,10 +155,11 @@ class Schema:
     def from_api(cls, payload: Any) -> Schema:
         """Build from the GET ticket-type answer (``{"data": [...]}``) or a bare list.
 
-        Unknown keys are ignored, optional ones defaulted; a missing required key, a
-        key of the wrong kind, text that is not text (a lone surrogate, which no plan or
-        file could show), two types of one prefix or id, or two fields of one id or name in a
-        type is an :class:`ApiError` that says which: each would make a diff a guess.
+        Unknown keys are ignored, optional ones defaulted. An :class:`ApiError` says
+        which type and field when a required key is missing, a key is of the wrong kind,
+        a string holds a lone surrogate (no plan or file could show it), two types share
+        a prefix or an id, or two fields of a type share an id or a name: each would make
+        a diff a guess.
         """
         items = payload.get("data") if isinstance(payload, dict) else payload
         if not isinstance(items, list):
@@ -271,16 +272,7 @@ def _optional_text(item: dict[str, Any], key: str, where: str) -> str | None:
 
 
 def _is_text(value: Any) -> bool:
-    """A string that UTF-8 can carry: JSON can hold a lone surrogate (``"\\ud800"``)."""
-    if not isinstance(value, str):
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and not has_surrogate(value)
 
 
 def _unique(values: list[str], what: str, key: str) -> None:

@@ -131,14 +131,16 @@ def _unencodable_key(payload: dict[str, Any]) -> str | None:
     for key, value in payload.items():
         if key == "data" and isinstance(value, dict):
             for field_id, field_value in value.items():
-                if _has_surrogate(field_id) or _has_surrogate(field_value):
+                if has_surrogate(field_id) or has_surrogate(field_value):
                     return f"data field {_escaped(field_id)}"
-        elif _has_surrogate(key) or _has_surrogate(value):
+        elif has_surrogate(key) or has_surrogate(value):
             return _escaped(key)
     return None
 
 
-def _has_surrogate(value: Any) -> bool:
+def has_surrogate(value: Any) -> bool:
+    """Whether a string, or any string in a JSON value, holds a lone surrogate: JSON can
+    carry one (``"\\ud800"``), UTF-8 cannot, so no plan, report or file could show it."""
     if isinstance(value, str):
         if value.isascii():
             return False
@@ -148,9 +150,9 @@ def _has_surrogate(value: Any) -> bool:
             return True
         return False
     if isinstance(value, list):
-        return any(_has_surrogate(item) for item in value)
+        return any(has_surrogate(item) for item in value)
     if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in value.items())
     return False
 
 
