@@ -45,6 +45,8 @@ def load_seed(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         raise SandboxError(f"seed file {path}: expected a mapping with a 'ticket_types' list")
     problems: list[str] = []
     types = [_ticket_type(t, n, problems) for n, t in enumerate(document["ticket_types"], 1)]
+    _unique("ticket types", [t and t["prefix"] for t in types], "the prefix", problems)
+    _unique("ticket types", [t and t["id"] for t in types], "the id", problems)
     tickets_in = document.get("tickets") or []
     if not isinstance(tickets_in, list):
         problems.append("'tickets' is not a list")
@@ -55,6 +57,18 @@ def load_seed(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         more = f" (and {len(problems) - _MAX_SHOWN} more)" if len(problems) > _MAX_SHOWN else ""
         raise SandboxError(f"seed file {path}: {shown}{more}")
     return {"ticket_types": [t for t in types if t], "tickets": tickets}
+
+
+def _unique(what: str, values: list[Any], key: str, problems: list[str]) -> None:
+    """A problem for each value met again (None: an entry already refused)."""
+    first: dict[Any, int] = {}
+    for place, value in enumerate(values, 1):
+        if value is None:
+            continue
+        if value in first:
+            problems.append(f"{what} #{first[value]} and #{place} share {key} {value!r}")
+        else:
+            first[value] = place
 
 
 def _plain(value: Any) -> Any:
@@ -116,6 +130,7 @@ def _ticket_type(item: Any, n: int, problems: list[str]) -> dict[str, Any] | Non
                 continue
             out["options"] = [str(o) for o in options]
         fields.append(out)
+    _unique(f"{where}: fields", [f["id"] for f in fields], "the id", problems)
     return {
         "id": item.get("id"),
         "name": str(item.get("name") or prefix),

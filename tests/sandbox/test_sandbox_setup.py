@@ -3,6 +3,7 @@ the /_sandbox routes."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -130,6 +131,28 @@ def test_seed_file_problems_are_all_reported(tmp_path: Path) -> None:
             Sandbox(SandboxOptions(port=0, seed=seed)).start()
     with pytest.raises(SandboxError, match="cannot read"):
         Sandbox(SandboxOptions(port=0, seed=tmp_path / "missing.yaml")).start()
+
+
+def test_seed_types_that_share_a_prefix_or_an_id_are_problems(tmp_path: Path) -> None:
+    """Before: an sqlite IntegrityError traceback (prefix), or the last type or field
+    silently won (id)."""
+    seed = tmp_path / "seed.json"
+    field = {"id": "f1", "type": "text"}
+    types = [
+        {"id": "t1", "prefix": "REQ", "fields": [field, {**field, "name": "again"}]},
+        {"id": "t2", "prefix": "REQ", "fields": []},
+        {"id": "t1", "prefix": "CTC", "fields": []},
+    ]
+    seed.write_text(json.dumps({"ticket_types": types}))
+    with pytest.raises(SandboxError) as caught:
+        Sandbox(SandboxOptions(port=0, seed=seed)).start()
+    message = str(caught.value)
+    for part in (
+        "ticket type REQ: fields #1 and #2 share the id 'f1'",
+        "ticket types #1 and #2 share the prefix 'REQ'",
+        "ticket types #1 and #3 share the id 't1'",
+    ):
+        assert part in message, message
 
 
 def test_options_are_checked() -> None:
