@@ -115,20 +115,36 @@ def _ticket_type(item: Any, n: int, problems: list[str]) -> dict[str, Any] | Non
         if field.get("type") not in FIELD_TYPES:
             problems.append(f"{where}: field {field['id']} has type {field.get('type')!r}")
             continue
-        name = str(field.get("name") or field["id"])
+        wrong = [k for k in ("name", "label") if not isinstance(field.get(k, ""), str | None)]
+        if not isinstance(field.get("required"), bool | None):
+            wrong.append("required")
+        if wrong:
+            # Not made so by str() or bool(): YAML reads `no` as false, `required: "false"`
+            # would be true.
+            kinds = ", ".join(
+                f"{k!r} ({'true or false' if k == 'required' else 'text'})" for k in wrong
+            )
+            problems.append(f"{where}: field {field['id']}: expected {kinds}")
+            continue
+        name = field.get("name") or field["id"]
         out = {
             "id": field["id"],
             "name": name,
-            "label": str(field.get("label") or name),
+            "label": field.get("label") or name,
             "type": field["type"],
-            "required": bool(field.get("required", False)),
+            "required": field.get("required") or False,
         }
         if field["type"] in ("select", "multiselect"):
             options = field.get("options")
             if not isinstance(options, list) or not options:
                 problems.append(f"{where}: field {name} ({field['type']}) needs 'options'")
                 continue
-            out["options"] = [str(o) for o in options]
+            if not all(isinstance(o, str) for o in options):
+                problems.append(
+                    f"{where}: field {name}: 'options' must be strings (quote them in YAML)"
+                )
+                continue
+            out["options"] = options
         fields.append(out)
     _unique(f"{where}: fields", [f["id"] for f in fields], "the id", problems)
     return {

@@ -133,6 +133,23 @@ def test_seed_file_problems_are_all_reported(tmp_path: Path) -> None:
         Sandbox(SandboxOptions(port=0, seed=tmp_path / "missing.yaml")).start()
 
 
+def test_seed_fields_of_the_wrong_kind_are_problems(tmp_path: Path) -> None:
+    """Before: str() and bool() made options "True"/"False" of YAML's yes/no, a label "3"
+    and a required field of 'false'."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        "ticket_types:\n  - id: t1\n    prefix: REQ\n    fields:\n"
+        "      - {id: f1, type: select, options: [yes, no]}\n"
+        "      - {id: f2, type: text, required: 'false', label: 3}\n"
+    )
+    with pytest.raises(SandboxError) as caught:
+        Sandbox(SandboxOptions(port=0, seed=seed)).start()
+    assert str(caught.value) == (
+        f"seed file {seed}: ticket type REQ: field f1: 'options' must be strings (quote them "
+        "in YAML); ticket type REQ: field f2: expected 'label' (text), 'required' (true or false)"
+    )
+
+
 def test_seed_types_that_share_a_prefix_or_an_id_are_problems(tmp_path: Path) -> None:
     """Before: an sqlite IntegrityError traceback (prefix), or the last type or field
     silently won (id)."""
