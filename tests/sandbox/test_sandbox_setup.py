@@ -103,6 +103,13 @@ tickets:
     assert api.ticket("INC-0008")["team"] is None
 
 
+def _seed_problems(seed: Path) -> str:
+    """The message of the SandboxError that starting on ``seed`` raises."""
+    with pytest.raises(SandboxError) as caught:
+        Sandbox(SandboxOptions(port=0, seed=seed)).start()
+    return str(caught.value)
+
+
 def test_seed_file_problems_are_all_reported(tmp_path: Path) -> None:
     """A bad seed file fails the start with every problem in one message."""
     seed = tmp_path / "seed.json"
@@ -113,9 +120,7 @@ def test_seed_file_problems_are_all_reported(tmp_path: Path) -> None:
         ' "tickets": [{"object_id": "REQ-0001", "data": {"f1": "ten", "zz": 1}},'
         ' {"object_id": "ABC-0001"}, {"object_id": "REQ-1"}]}'
     )
-    with pytest.raises(SandboxError) as caught:
-        Sandbox(SandboxOptions(port=0, seed=seed)).start()
-    message = str(caught.value)
+    message = _seed_problems(seed)
     for part in (
         "needs 'options'",
         "'blob'",
@@ -142,9 +147,7 @@ def test_seed_fields_of_the_wrong_kind_are_problems(tmp_path: Path) -> None:
         "      - {id: f1, type: select, options: [yes, no]}\n"
         "      - {id: f2, type: text, required: 'false', label: 3}\n"
     )
-    with pytest.raises(SandboxError) as caught:
-        Sandbox(SandboxOptions(port=0, seed=seed)).start()
-    assert str(caught.value) == (
+    assert _seed_problems(seed) == (
         f"seed file {seed}: ticket type REQ: field f1: 'options' must be strings (quote them "
         "in YAML); ticket type REQ: field f2: expected 'label' (text), 'required' (true or false)"
     )
@@ -161,9 +164,7 @@ def test_seed_types_that_share_a_prefix_or_an_id_are_problems(tmp_path: Path) ->
         {"id": "t1", "prefix": "CTC", "fields": []},
     ]
     seed.write_text(json.dumps({"ticket_types": types}))
-    with pytest.raises(SandboxError) as caught:
-        Sandbox(SandboxOptions(port=0, seed=seed)).start()
-    message = str(caught.value)
+    message = _seed_problems(seed)
     for part in (
         "ticket type REQ: fields #1 and #2 share the id 'f1'",
         "ticket types #1 and #2 share the prefix 'REQ'",
