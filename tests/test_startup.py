@@ -69,14 +69,16 @@ def test_validate_loads_no_http_client(argv: tuple[str, ...]) -> None:
 
 def test_validate_reads_the_shipped_manifests_fast_and_loads_only_what_it_needs() -> None:
     """Every shipped manifest (a policy, comments quoting commands) takes the fast reader,
-    so PyYAML is not even imported; nor the schema without a lock, nor logging, nor
-    tomllib for this repository's pyproject.toml, which names reconcile as a script only."""
+    so PyYAML is not even imported; nor the schema without a lock, nor the classes of
+    what resolving makes, nor logging, nor tomllib for this repository's pyproject.toml,
+    which names reconcile as a script only."""
     modules = loaded_by("validate", "manifests")
     assert {"reconcile.manifest.rapid", "reconcile.validation"} <= modules
     unneeded = {"yaml", "tomllib", "tomli", "logging", "difflib"}
     assert modules & unneeded == set()
-    ours = {"reconcile.schema", "reconcile.manifest.resolve", "reconcile.cli.logs"}
+    ours = {"reconcile.schema", "reconcile.manifest.resolve", "reconcile.manifest.desired"}
     assert ours & modules == set()
+    assert "reconcile.cli.logs" not in modules
 
 
 @pytest.mark.parametrize(("output", "renderer"), [("text", "text"), ("json", "json")])

@@ -10,7 +10,7 @@ Reading happens in three steps, each collecting every problem before raising one
    (:mod:`~reconcile.manifest.parse`, on top of :mod:`~reconcile.manifest.yaml12`).
 3. :func:`resolve_tickets` resolves keys against the ticket-type schema and checks
    values, giving :class:`DesiredTicket` objects keyed by field UUID
-   (:mod:`~reconcile.manifest.resolve`).
+   (:mod:`~reconcile.manifest.resolve`, making those of :mod:`~reconcile.manifest.desired`).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -25,11 +25,8 @@ from reconcile.manifest.model import (
     DeclaredField,
     DeclaredPolicy,
     DeclaredTicket,
-    DesiredTicket,
     Location,
     Manifests,
-    Policy,
-    PolicyRule,
 )
 from reconcile.manifest.parse import (
     DEFAULTS_KEYS,
@@ -44,18 +41,24 @@ from reconcile.manifest.parse import (
 from reconcile.manifest.yaml12 import MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_SCALAR_CHARS
 
 if TYPE_CHECKING:
+    from reconcile.manifest.desired import DesiredTicket, Policy, PolicyRule
     from reconcile.manifest.resolve import resolve_all, resolve_policies, resolve_tickets
 
 _RESOLVERS = ("resolve_all", "resolve_policies", "resolve_tickets")
+_RESOLVED = ("DesiredTicket", "Policy", "PolicyRule")
 
 
 def __getattr__(name: str) -> Any:
-    """The resolvers, imported when first used (PEP 562): they need the schema, which
-    ``reconcile validate`` without a schema lock never imports."""
+    """The resolvers and what they make, imported when first used (PEP 562): they need
+    the schema, which ``reconcile validate`` without a schema lock never imports."""
     if name in _RESOLVERS:
         from reconcile.manifest import resolve
 
         return getattr(resolve, name)
+    if name in _RESOLVED:
+        from reconcile.manifest import desired
+
+        return getattr(desired, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -7,16 +7,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from reconcile.errors import ManifestError, Problem
-from reconcile.manifest.model import (
-    DeclaredPolicy,
-    DeclaredTicket,
-    DesiredTicket,
-    FieldLocations,
-    Location,
-    Policy,
-    PolicyRule,
-    problem,
-)
+from reconcile.manifest.desired import DesiredTicket, FieldLocations, Policy, PolicyRule
+from reconcile.manifest.model import DeclaredPolicy, DeclaredTicket, Location, problem
 from reconcile.manifest.parse import gc_paused
 from reconcile.schema import Field, Schema, TicketType, is_empty
 from reconcile.ticket import display_id_prefix
