@@ -13,6 +13,7 @@ Reading happens in three steps, each collecting every problem before raising one
    (:mod:`~reconcile.manifest.resolve`, making those of :mod:`~reconcile.manifest.desired`).
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from reconcile.manifest.files import (
@@ -44,22 +45,20 @@ if TYPE_CHECKING:
     from reconcile.manifest.desired import DesiredTicket, Policy, PolicyRule
     from reconcile.manifest.resolve import resolve_all, resolve_policies, resolve_tickets
 
-_RESOLVERS = ("resolve_all", "resolve_policies", "resolve_tickets")
-_RESOLVED = ("DesiredTicket", "Policy", "PolicyRule")
+_LAZY = {
+    **dict.fromkeys(("resolve_all", "resolve_policies", "resolve_tickets"), "resolve"),
+    **dict.fromkeys(("DesiredTicket", "Policy", "PolicyRule"), "desired"),
+}
+"""Names exported from the module that holds them, imported when first used (PEP 562):
+the resolvers and what they make need the schema, which ``reconcile validate`` without
+a schema lock never imports."""
 
 
 def __getattr__(name: str) -> Any:
-    """The resolvers and what they make, imported when first used (PEP 562): they need
-    the schema, which ``reconcile validate`` without a schema lock never imports."""
-    if name in _RESOLVERS:
-        from reconcile.manifest import resolve
-
-        return getattr(resolve, name)
-    if name in _RESOLVED:
-        from reconcile.manifest import desired
-
-        return getattr(desired, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 __all__ = [
