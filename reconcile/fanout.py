@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 Result = TypeVar("Result")
@@ -21,7 +21,7 @@ def in_threads(
     *,
     wake: float = 0.2,
     abort: Callable[[], None] | None = None,
-) -> Iterator[Result | None]:
+) -> Generator[Result | None, None, None]:
     """Run ``calls`` on up to ``parallelism`` threads; yield each result as its call ends,
     and None whenever ``wake`` seconds pass without one (so that the caller can look at a
     stop flag, and a signal handler can run in its thread).
@@ -31,10 +31,13 @@ def in_threads(
     35 us of CPU each, and ``map`` submits them all at once: 50,000 reads held 50,000
     futures. Each result handed over wakes this thread (15-20 us of CPU a call), which
     apply's writes, collected in their own threads, do without. A call that raised is
-    raised once every call has ended. Left early (the caller raised, or
-    Ctrl-C reached it while waiting), no other call starts and ``abort`` is called before
-    the running calls are waited for: it makes them end (the client's cuts their
-    connections), or a stuck read would hold the caller.
+    raised once every call has ended. Left early (closed by a caller that stopped taking
+    results, or Ctrl-C reached it while waiting), no other call starts and ``abort`` is
+    called before the running calls are waited for: it makes them end (the client's cuts
+    their connections), or a stuck read would hold the caller. A caller takes the results in
+    ``with contextlib.closing(...)``: one that raises while the generator waits at a
+    ``yield`` does not close it (the exception's traceback holds it), and its threads
+    would go on reading, holding up the interpreter's exit.
     """
     if not calls:
         return
@@ -60,11 +63,12 @@ def in_threads(
 
     count = min(max(1, parallelism), len(calls))
     threads = [threading.Thread(target=work, name=f"{THREAD_NAME} {n}") for n in range(count)]
-    for thread in threads:
-        thread.start()
-    running = len(threads)
+    running = 0
     raised: BaseException | None = None
     try:
+        for thread in threads:
+            thread.start()
+            running += 1
         while running:
             try:
                 item = ended.get(timeout=wake)
@@ -87,4 +91,5 @@ def in_threads(
     finally:
         closing.set()
         for thread in threads:
-            thread.join()
+            if thread.ident is not None:  # started
+                thread.join()

@@ -632,9 +632,11 @@ class Manager:
         # Each read is taken in this thread as it ends: none is held longer. Ctrl-C (or
         # any error) here ends the reads in flight at once (the client's abort).
         calls = [partial(read, i) for i in ids]
-        for done in in_threads(calls, self.parallelism, abort=self.client.abort):
-            if done is not None:
-                kept[done[0]] = take(*done)
+        reads = in_threads(calls, self.parallelism, abort=self.client.abort)
+        with contextlib.closing(reads):
+            for done in reads:
+                if done is not None:
+                    kept[done[0]] = take(*done)
         return kept
 
     def read_all(self) -> list[LiveTicket]:

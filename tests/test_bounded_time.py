@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +22,11 @@ from typing import Any
 
 import pytest
 
-from reconcile.client import _Watchdog
+from reconcile.auth import StaticToken
+from reconcile.client import TicketingClient, _Watchdog
+from reconcile.config import Settings
+from reconcile.fanout import THREAD_NAME
+from reconcile.manager import Manager
 from reconcile.sandbox import DEMO_ADMIN, Sandbox
 
 from sandbox_api import field_ids
@@ -128,6 +133,29 @@ def test_ctrl_c_ends_a_plan_while_reads_are_stuck(sandbox_factory: Any, tmp_path
     assert process.returncode == 130, err
     assert "Interrupted." in err and "Traceback" not in err
     assert out == ""
+
+
+def test_a_reader_that_raises_ends_the_reads_in_flight_before_its_error_arrives(
+    sandbox_factory: Any,
+) -> None:
+    """Before: an error in the caller's hands while the fan-out waited at a ``yield`` left
+    it open (the traceback held it): its threads went on reading the other tickets, and
+    a Ctrl-C that came then hung ``plan`` at exit, waiting for them."""
+    sandbox = sandbox_factory(demo=True, slow_body_ms=1, slow_routes=("get",))
+    settings = Settings(base_url=sandbox.base_url, tenant_id=sandbox.tenant_id, realm=sandbox.realm)
+    ids = [f"REQ-{n:04d}" for n in range(501, 521)]
+
+    def take(object_id: str, read: object) -> object:
+        raise RuntimeError(f"the caller failed on {object_id}")
+
+    with TicketingClient(settings, StaticToken(sandbox.token())) as client:
+        with pytest.raises(RuntimeError, match="the caller failed") as caught:
+            Manager(client, parallelism=2).read_each(ids, take, bulk=False)
+        # The error is still held here, and so is the frame that ran the reads.
+        assert caught.value is not None
+        assert not [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME)]
+        started = sandbox.stats()["by_route"]["get"]
+    assert started <= 2 + 1  # the reads in flight when it failed, and none after
 
 
 @pytest.mark.parametrize("cut", ["abort", "deadline"])
