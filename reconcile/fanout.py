@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 Result = TypeVar("Result")
@@ -93,3 +94,42 @@ def in_threads(
         for thread in threads:
             if thread.ident is not None:  # started
                 thread.join()
+
+
+class Background:
+    """Calls run on up to ``workers`` threads while the calling thread goes on: reads
+    asked for before their answer is needed (the schema, the first list pages).
+
+    Closed (or its block left), the calls not started are dropped and those running are
+    waited for. Left by an interruption (Ctrl-C: an exception that is no
+    :class:`Exception`), it calls ``abort`` first, which makes them end at once (the
+    client's cuts their connections); any other exception, such as a manifest's problem,
+    leaves the client usable (``watch`` plans again).
+    """
+
+    def __init__(self, workers: int, abort: Callable[[], None]):
+        self.workers = max(1, workers)
+        self.abort = abort
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: list[Future[Any]] = []
+
+    def submit(self, call: Callable[..., Result], *args: Any) -> Future[Result]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=THREAD_NAME)
+        future = self._pool.submit(call, *args)
+        self._running.append(future)
+        return future
+
+    def close(self, *, interrupted: bool = False) -> None:
+        if interrupted and any(not f.done() for f in self._running):
+            self.abort()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._running.clear()
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close(interrupted=kind is not None and not issubclass(kind, Exception))

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Container
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from reconcile.client import ListPage, TicketingClient, list_page_of
-from reconcile.errors import ListUnsupported
+from reconcile.errors import ApiError, ListUnsupported
+from reconcile.fanout import Background
 from reconcile.ticket import LiveTicket
 
 PAGE_SIZE = 500
@@ -94,6 +95,71 @@ class Listing(Generic[Kept]):
         return news
 
 
+class Pages:
+    """The pages of one listing, asked for on up to ``parallelism`` threads.
+
+    A listing asks for them as it goes (:func:`read_pages`). A plan may ask for the first
+    ones earlier, while it is still reading its manifests (:meth:`ask_ahead`), so that
+    their round trips overlap the parsing instead of following it; the listing then takes
+    them instead of asking again. Bodies wait as bytes, decoded when taken. Closed (see
+    :class:`~reconcile.fanout.Background`), the pages asked for and not taken are dropped.
+    """
+
+    def __init__(self, client: TicketingClient, parallelism: int):
+        self.client = client
+        self.parallelism = max(1, parallelism)
+        self._calls = Background(self.parallelism, client.abort)
+        self._asked: dict[int, Future[bytes]] = {}
+        self._first: ListPage | None = None
+
+    def ask(self, number: int) -> Future[bytes]:
+        """The body of page ``number``: asked for already, or now."""
+        future = self._asked.get(number)
+        if future is None:
+            future = self._asked[number] = self._calls.submit(
+                self.client.fetch_list_page, number, PAGE_SIZE
+            )
+        return future
+
+    def first(self) -> ListPage:
+        """Page 1, decoded (once); :class:`~reconcile.errors.ApiError` passes."""
+        if self._first is None:
+            self._first = list_page_of(self.ask(1).result(), 1)
+        return self._first
+
+    def ask_ahead(self, max_pages: int) -> None:
+        """Ask now for what a listing of at most ``max_pages`` pages asks first: page 1,
+        then, once it has come back full announcing no more than ``max_pages`` pages,
+        the pages after it, ``parallelism`` of them. Never waits; called again as more
+        is known, it asks for what has become certain since."""
+        first = self._asked.get(1)
+        if first is None:
+            self.ask(1)
+            return
+        if not first.done() or first.exception() is not None:
+            return  # a page 1 that failed fails the listing when it is taken
+        try:
+            page = self.first()
+        except ApiError:
+            return
+        announced = _pages_of(page.total)
+        if page.items < PAGE_SIZE or announced > max_pages:
+            return
+        for number in range(2, min(_horizon(announced, max_pages), 1 + self.parallelism) + 1):
+            self.ask(number)  # the pages :func:`_read` asks for first
+
+    def close(self, *, interrupted: bool = False) -> None:
+        self._calls.close(interrupted=interrupted)
+        self._asked.clear()
+        self._first = None
+
+    def __enter__(self) -> Pages:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close(interrupted=kind is not None and not issubclass(kind, Exception))
+
+
 def read_pages(
     client: TicketingClient,
     take: Callable[[LiveTicket], Kept],
@@ -103,6 +169,7 @@ def read_pages(
     progress: ProgressFor | None = None,
     only_if_announced_within: bool = False,
     wanted: Container[str] | None = None,
+    pages: Pages | None = None,
 ) -> Listing[Kept]:
     """Read pages 1, 2, ... until a short or empty page, a page with nothing new, or
     ``max_pages``; up to ``parallelism`` pages in flight, taken in order, so at most that
@@ -111,10 +178,23 @@ def read_pages(
     With ``only_if_announced_within``, a first page whose ``total`` announces more than
     ``max_pages`` pages ends the listing there (reading on would not pay off).
     With ``wanted``, only those tickets are kept, and of each only what ``take`` makes
-    of it (in this thread, as its page is taken in).
+    of it (in this thread, as its page is taken in). ``pages``: pages asked for ahead
+    (:meth:`Pages.ask_ahead`), taken instead of asked again; closed at the end.
     """
-    listing = Listing(take, wanted=wanted)
-    first = client.list_page(1, PAGE_SIZE)
+    pages = pages if pages is not None else Pages(client, parallelism)
+    with pages:
+        listing = Listing(take, wanted=wanted)
+        return _read(pages, listing, max_pages, progress, only_if_announced_within)
+
+
+def _read(
+    pages: Pages,
+    listing: Listing[Kept],
+    max_pages: int,
+    progress: ProgressFor | None,
+    only_if_announced_within: bool,
+) -> Listing[Kept]:
+    first = pages.first()
     listing.add(first)
     if first.items < PAGE_SIZE:
         listing.complete = True
@@ -124,53 +204,53 @@ def read_pages(
         listing.stopped = f"the first page announces {announced} pages"
         return listing
     announced = min(announced, max_pages)
-    tick = progress(announced, "Listing") if progress and announced > 1 else None
-
-    def read(number: int) -> bytes:
-        body = client.fetch_list_page(number, PAGE_SIZE)
-        if tick:
-            tick(1)
-        return body
-
-    if tick:
-        tick(1)
-    pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+    tick = progress(announced, "Listing") if progress and announced > 1 else _no_tick
+    tick(1)
     in_flight: deque[tuple[int, Future[bytes]]] = deque()
     following = 2
     # No page past the one that should come back empty is asked while the announced
     # ones are read (15 wasted requests a listing at parallelism 16, before); when
     # ``total`` was too low, reading goes on as if none had been announced.
-    horizon = min(max_pages, announced + 1)
-    try:
-        while True:
-            while len(in_flight) < max(1, parallelism) and following <= horizon:
-                in_flight.append((following, pool.submit(read, following)))
-                following += 1
-            if not in_flight and horizon < max_pages:
-                horizon = max_pages
-                continue
-            if not in_flight:
-                listing.stopped = f"still full pages after {max_pages} pages"
-                return listing
-            number, future = in_flight.popleft()
-            # Decoded here, one page at a time: the pages read ahead wait as bytes.
-            page = list_page_of(future.result(), number)
-            news = listing.add(page)
-            if page.items < PAGE_SIZE:
-                listing.complete = True  # pages after a short one are not looked at
-                return listing
-            if not news:
-                listing.stopped = f"page {number} listed no ticket not seen before"
-                return listing
-    except BaseException:
-        client.abort()  # Ctrl-C: end the pages in flight instead of waiting for them
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    horizon = _horizon(announced, max_pages)
+    while True:
+        while len(in_flight) < pages.parallelism and following <= horizon:
+            in_flight.append((following, pages.ask(following)))
+            following += 1
+        if not in_flight and horizon < max_pages:
+            horizon = max_pages
+            continue
+        if not in_flight:
+            listing.stopped = f"still full pages after {max_pages} pages"
+            return listing
+        number, future = in_flight.popleft()
+        # Decoded here, one page at a time: the pages read ahead wait as bytes.
+        page = list_page_of(future.result(), number)
+        tick(1)
+        news = listing.add(page)
+        if page.items < PAGE_SIZE:
+            listing.complete = True  # pages after a short one are not looked at
+            return listing
+        if not news:
+            listing.stopped = f"page {number} listed no ticket not seen before"
+            return listing
+
+
+def _horizon(announced: int, max_pages: int) -> int:
+    """The last page asked for while the announced pages are read: the one after them,
+    which should come back empty."""
+    return min(max_pages, announced + 1)
+
+
+def _no_tick(_: int) -> None:
+    return None
 
 
 def read_everything(
-    client: TicketingClient, *, parallelism: int, progress: ProgressFor | None = None
+    client: TicketingClient,
+    *,
+    parallelism: int,
+    progress: ProgressFor | None = None,
+    pages: Pages | None = None,
 ) -> Listing[LiveTicket]:
     """Every ticket of the tenant (``import --all``): a listing that must be complete.
 
@@ -178,7 +258,12 @@ def read_everything(
     an import that silently misses tickets is worse than a clear error.
     """
     listing = read_pages(
-        client, as_listed, max_pages=MAX_PAGES, parallelism=parallelism, progress=progress
+        client,
+        as_listed,
+        max_pages=MAX_PAGES,
+        parallelism=parallelism,
+        progress=progress,
+        pages=pages,
     )
     if not listing.complete:
         raise ListUnsupported(f"the list endpoint's pages do not end: {listing.stopped}")

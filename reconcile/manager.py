@@ -26,7 +26,16 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Container,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -46,15 +55,16 @@ from reconcile.errors import (
     ReconcileError,
     UnsafePlan,
 )
-from reconcile.fanout import in_threads
+from reconcile.fanout import Background, in_threads
 from reconcile.journal import Journal
 from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
-from reconcile.listing import read_everything, read_pages
+from reconcile.listing import Pages, read_everything, read_pages
 from reconcile.lock import find_lock, read_lock, schema_drift
 from reconcile.manifest import (
     DeclaredPolicy,
     DeclaredTicket,
     DesiredTicket,
+    Manifests,
     Policy,
     resolve_policies,
 )
@@ -177,6 +187,7 @@ class Manager:
         """The policies of the manifests :meth:`load` read; :meth:`plan` applies them."""
         self._scope: tuple[list[str], Shard | None] = ([], None)
         self._matched: dict[str, DesiredTicket] = {}
+        self._pages_ahead: Pages | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -239,20 +250,37 @@ class Manager:
         :attr:`policies`: the tickets they select are known only from live data, so
         ``only`` and ``shard`` apply to them in :meth:`plan`.
         """
+        return self._load(paths, only=only, shard=shard)
+
+    def _load(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        only: Iterable[str] = (),
+        shard: Shard | None = None,
+        ahead: Pages | None = None,
+    ) -> list[DesiredTicket]:
+        """:meth:`load`; with ``ahead``, the list pages that reading the tickets loaded so
+        far would start with are asked for after each file (see :meth:`planning`)."""
         only = list(only)
         self._scope = (only, shard)
         resolver: Resolver | None = None
         resolved: list[DesiredTicket] = []
         policies: list[DeclaredPolicy] = []
         declared: set[str | None] = set()
-        for found in read_manifest_files(paths):
-            if resolver is None:
-                resolver = Resolver(self.schema, self.key_field)
-            policies.extend(found.policies)
-            if only:
-                declared.update(name for t in found.tickets for name in (t.id, t.key))
-            selected = select_tickets(found.tickets, only=only, shard=shard, strict=False)
-            resolved.extend(resolver.tickets(selected))
+        with_ids = 0  # resolved tickets declared by id: those a plan reads
+        files = self._with_resolver(paths)
+        with contextlib.closing(files):
+            for resolver, found in files:
+                policies.extend(found.policies)
+                if only:
+                    declared.update(name for t in found.tickets for name in (t.id, t.key))
+                selected = select_tickets(found.tickets, only=only, shard=shard, strict=False)
+                tickets = resolver.tickets(selected)
+                resolved.extend(tickets)
+                with_ids += sum(d.id is not None for d in tickets)
+                if ahead is not None and with_ids >= LIST_MIN_TICKETS:
+                    ahead.ask_ahead(max_pages=_list_pages_for(with_ids))
         if not policies:
             check_targets(only, declared)
         problems = resolver.problems if resolver is not None else []
@@ -263,6 +291,44 @@ class Manager:
         if problems:
             self._refuse(problems)
         return resolved
+
+    def _with_resolver(
+        self, paths: Sequence[str | Path]
+    ) -> Generator[tuple[Resolver, Manifests], None, None]:
+        """Each manifest file's entries, a file at a time, with the resolver of the
+        tenant's schema.
+
+        The schema is asked for once a file has been read without a problem (a syntax
+        error in the first costs no round trip) and is on its way while the next files
+        are parsed: those wait for it. A schema that cannot be read is the first
+        problem met, before those of later files, as when it was read at once. A schema
+        read already (an earlier load of this manager's) is not read again.
+        """
+        known = self._schema
+        resolver = Resolver(known, self.key_field) if known is not None else None
+        waiting: list[Manifests] = []
+        schema: Future[Schema] | None = None
+        with Background(1, self.client.abort) as background:
+            try:
+                for found in read_manifest_files(paths):
+                    if resolver is not None:
+                        yield resolver, found
+                        continue
+                    if schema is None:
+                        schema = background.submit(lambda: self.schema)
+                    waiting.append(found)
+                    if schema.done():
+                        resolver = Resolver(schema.result(), self.key_field)
+                        yield from ((resolver, each) for each in waiting)
+                        waiting.clear()
+            except ManifestError:
+                if schema is not None:
+                    schema.result()
+                raise
+            if waiting:  # every file was read before the schema came
+                assert schema is not None
+                resolver = Resolver(schema.result(), self.key_field)
+                yield from ((resolver, each) for each in waiting)
 
     def _refuse(self, problems: list[Problem]) -> NoReturn:
         """Raise the problems of resolution; with schema drift, say that first: a renamed
@@ -294,12 +360,25 @@ class Manager:
         :meth:`PlanRun.apply` inside it creates and writes the ids back before another
         apply in the same working tree plans. ``writable=False`` (drift, adopt): tickets
         the token may not update are not errors (see :meth:`plan`).
+
+        The list pages the plan will read first are asked for while the manifests are
+        still being read, once they declare enough tickets to list (:meth:`read_live`):
+        the round trips overlap the parsing. The plan's first listing takes them.
         """
         sources = self.manifest_paths(paths)
-        desired = self.load(sources, only=only, shard=shard)
-        creating = for_apply and needs_lookup(desired)
-        with apply_lock(sources, on_wait=on_lock_wait) if creating else contextlib.nullcontext():
-            yield PlanRun(self, sources, desired, self.plan(desired, writable=writable))
+        with contextlib.ExitStack() as held:
+            with Pages(self.client, self.parallelism) as ahead:
+                desired = self._load(sources, only=only, shard=shard, ahead=ahead)
+                if for_apply and needs_lookup(desired):
+                    # Keys are looked up under the lock, in pages read once it is held.
+                    ahead.close()
+                    held.enter_context(apply_lock(sources, on_wait=on_lock_wait))
+                self._pages_ahead = ahead
+                try:
+                    plan = self.plan(desired, writable=writable)
+                finally:
+                    self._pages_ahead = None
+            yield PlanRun(self, sources, desired, plan)
 
     def plan_paths(
         self,
@@ -645,7 +724,10 @@ class Manager:
         Items the pages held in an untrusted shape are read again with a GET.
         """
         listing = read_everything(
-            self.client, parallelism=self.parallelism, progress=self._progress_for
+            self.client,
+            parallelism=self.parallelism,
+            progress=self._progress_for,
+            pages=self._taken_pages_ahead(),
         )
         tickets = list(listing.tickets.values())
         reread = sorted(listing.reread, key=ticket_sort_key)
@@ -667,17 +749,24 @@ class Manager:
             listing = read_pages(
                 self.client,
                 lambda ticket: take(ticket.object_id, ticket),
-                max_pages=1 + int(len(wanted) * LIST_MAX_PAGES_PER_TICKET),
+                max_pages=_list_pages_for(len(wanted)),
                 parallelism=self.parallelism,
                 progress=self._progress_for,
                 only_if_announced_within=True,
                 wanted=wanted,
+                pages=self._taken_pages_ahead(),
             )
         except ApiError:
             # Reading must never depend on the list endpoint (it is not in the vendor's
             # documentation): any trouble with it, and the tickets are read one by one.
             return {}
         return listing.tickets
+
+    def _taken_pages_ahead(self) -> Pages | None:
+        """The pages :meth:`planning` asked for ahead, for the plan's first listing only:
+        any later one reads afresh."""
+        pages, self._pages_ahead = self._pages_ahead, None
+        return pages
 
     def _progress_for(self, total: int, label: str) -> Progress:
         if self._progress is None or total == 0:
@@ -687,6 +776,12 @@ class Manager:
 
 def _no_progress(_: int) -> None:
     return None
+
+
+def _list_pages_for(tickets: int) -> int:
+    """The most list pages worth reading for ``tickets`` declared tickets: page 1, and one
+    more per ``1 / LIST_MAX_PAGES_PER_TICKET`` tickets (fewer requests than their GETs)."""
+    return 1 + int(tickets * LIST_MAX_PAGES_PER_TICKET)
 
 
 Kept = TypeVar("Kept")
