@@ -145,3 +145,17 @@ def test_a_syntax_error_in_the_first_file_asks_for_nothing(cli: Any, many: Sandb
     result = cli("plan", "a.yaml", expect=1, **env_for(many))
     assert result.stderr.startswith("Error: a.yaml:2: YAML syntax error")
     assert many.stats()["by_route"] == {}
+
+
+def test_a_listing_that_fails_part_of_the_way_leaves_the_client_to_read_by_get(
+    cli: Any, sandbox_factory: Any
+) -> None:
+    """Before: a page that failed after page 1 aborted the client, so the GETs that were
+    to replace the listing were refused too ("interrupted") and the plan held errors."""
+    sandbox = sandbox_factory(demo=True, tickets=2 * PAGE_SIZE + 100, list_fail_pages=(2,))
+    tickets, _ = sandbox.store.page(1, 60)
+    Path("m.yaml").write_text(declaring([t["object_id"] for t in tickets]))
+    sandbox.reset_stats()
+    result = cli("plan", "m.yaml", RECONCILE_RETRIES="0", **env_for(sandbox))
+    assert result.stdout == "No changes. Live tickets match the manifests.\n"
+    assert sandbox.stats()["by_route"]["get"] == 60

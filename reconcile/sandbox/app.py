@@ -445,6 +445,9 @@ class SandboxApp:
         if reason:
             raise invalid(reason, "Invalid query parameters")
         page, size = numbers["page"], numbers["size"]
+        if page in self.faults.list_fail_pages:
+            self.stats.fault(fault_kinds.FAIL)
+            raise error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         read = 1 if self.faults.list_ignore_page else page
         total_claimed = self.faults.list_total
         if self.faults.reshapes("list"):

@@ -69,6 +69,7 @@ class Faults:
         ticket_types_answer: list[Any] | None = None,
         list_total: int | None = None,
         list_ignore_page: bool = False,
+        list_fail_pages: Iterable[int] = (),
         no_list: bool = False,
         slow_body_ms: float = 0.0,
         slow_routes: Iterable[str] = (),
@@ -88,6 +89,7 @@ class Faults:
         self.ticket_types_answer = ticket_types_answer
         self.list_total = list_total
         self.list_ignore_page = list_ignore_page
+        self.list_fail_pages = frozenset(list_fail_pages)
         self.no_list = no_list
         self.slow_body = slow_body_ms / 1000.0
         self.slow_routes = frozenset(slow_routes or API_ROUTES) if slow_body_ms else frozenset()
@@ -157,6 +159,7 @@ class Faults:
             ticket_types_answer=options.ticket_types_answer,
             list_total=options.list_total,
             list_ignore_page=options.list_ignore_page,
+            list_fail_pages=options.list_fail_pages,
             no_list=options.no_list,
             slow_body_ms=options.slow_body_ms,
             slow_routes=options.slow_routes,

@@ -111,6 +111,9 @@ class SandboxOptions:
     """The ``total`` that list answers give instead of the true count."""
     list_ignore_page: bool = False
     """List answers are always the first page, whatever ``page`` asks."""
+    list_fail_pages: tuple[int, ...] = ()
+    """These list pages answer 500 ``INTERNAL_SERVER_ERROR``, every time (a listing that
+    fails part of the way; no CLI flag)."""
     no_list: bool = False
     """The list endpoint answers 404 ``NOT_FOUND``, as on a server without one (clients
     read one GET per ticket)."""
