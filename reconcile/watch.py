@@ -249,10 +249,11 @@ class Watcher:
             lock_file=self.lock_file,
             key_field=self.key_field,
         )
-        desired = manager.load(
+        # As plan reads: the list pages are asked for while the manifests are read.
+        run = manager.plan_paths(
             self.options.paths, only=self.options.targets, shard=self.options.shard
         )
-        plan = manager.plan(desired)
+        desired, plan = run.desired, run.plan
         healed, writes, refused, write_failures = self._heal(manager, plan, desired)
         remaining = [c for c in plan.updates if c.id not in healed]
         counts = {
