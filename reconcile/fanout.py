@@ -117,6 +117,8 @@ class Background:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=THREAD_NAME)
         future = self._pool.submit(call, *args)
+        # Only those not done are kept: a done call's result is the caller's to hold.
+        self._running = [f for f in self._running if not f.done()]
         self._running.append(future)
         return future
 

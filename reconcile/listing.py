@@ -109,22 +109,24 @@ class Pages:
         self.client = client
         self.parallelism = max(1, parallelism)
         self._calls = Background(self.parallelism, client.abort)
-        self._asked: dict[int, Future[bytes]] = {}
+        self._ahead: dict[int, Future[bytes]] = {}
+        """Pages asked for and not taken yet: a page taken is no longer held here."""
         self._first: ListPage | None = None
 
-    def ask(self, number: int) -> Future[bytes]:
-        """The body of page ``number``: asked for already, or now."""
-        future = self._asked.get(number)
-        if future is None:
-            future = self._asked[number] = self._calls.submit(
-                self.client.fetch_list_page, number, PAGE_SIZE
-            )
-        return future
+    def take(self, number: int) -> Future[bytes]:
+        """The body of page ``number``: the one asked for ahead, or asked for now."""
+        future = self._ahead.pop(number, None)
+        return future if future is not None else self._ask(number)
 
     def first(self) -> ListPage:
-        """Page 1, decoded (once); :class:`~reconcile.errors.ApiError` passes."""
+        """Page 1, decoded once; :class:`~reconcile.errors.ApiError` passes (again, from
+        the same answer, when asked again)."""
         if self._first is None:
-            self._first = list_page_of(self.ask(1).result(), 1)
+            future = self._ahead.get(1)
+            if future is None:
+                future = self._ahead[1] = self._ask(1)
+            self._first = list_page_of(future.result(), 1)
+            del self._ahead[1]
         return self._first
 
     def ask_ahead(self, max_pages: int) -> None:
@@ -132,25 +134,31 @@ class Pages:
         then, once it has come back full announcing no more than ``max_pages`` pages,
         the pages after it, ``parallelism`` of them. Never waits; called again as more
         is known, it asks for what has become certain since."""
-        first = self._asked.get(1)
-        if first is None:
-            self.ask(1)
-            return
-        if not first.done() or first.exception() is not None:
-            return  # a page 1 that failed fails the listing when it is taken
-        try:
-            page = self.first()
-        except ApiError:
-            return
+        if self._first is None:
+            future = self._ahead.get(1)
+            if future is None:
+                self._ahead[1] = self._ask(1)
+                return
+            if not future.done() or future.exception() is not None:
+                return  # a page 1 that failed fails the listing when it is taken
+            try:
+                self.first()
+            except ApiError:
+                return
+        page = self.first()
         announced = _pages_of(page.total)
         if page.items < PAGE_SIZE or announced > max_pages:
             return
         for number in range(2, min(_horizon(announced, max_pages), 1 + self.parallelism) + 1):
-            self.ask(number)  # the pages :func:`_read` asks for first
+            if number not in self._ahead:  # the pages :func:`_read` asks for first
+                self._ahead[number] = self._ask(number)
+
+    def _ask(self, number: int) -> Future[bytes]:
+        return self._calls.submit(self.client.fetch_list_page, number, PAGE_SIZE)
 
     def close(self, *, interrupted: bool = False) -> None:
         self._calls.close(interrupted=interrupted)
-        self._asked.clear()
+        self._ahead.clear()
         self._first = None
 
     def __enter__(self) -> Pages:
@@ -214,7 +222,7 @@ def _read(
     horizon = _horizon(announced, max_pages)
     while True:
         while len(in_flight) < pages.parallelism and following <= horizon:
-            in_flight.append((following, pages.ask(following)))
+            in_flight.append((following, pages.take(following)))
             following += 1
         if not in_flight and horizon < max_pages:
             horizon = max_pages

@@ -53,7 +53,7 @@ def test_pages_asked_ahead_are_taken_by_the_listing_not_asked_again(
     many.reset_stats()
     pages = Pages(client, parallelism=4)
     pages.ask_ahead(max_pages=100)
-    pages.ask(1).result()  # asked already: waits for it, asks nothing
+    assert pages.first().items == PAGE_SIZE  # asked already: waits for it, asks nothing
     assert listed(many) == 1  # page 1 alone until its answer tells how many follow
     pages.ask_ahead(max_pages=100)
     ahead = read_pages(client, as_listed, max_pages=100, parallelism=4, pages=pages)
@@ -67,7 +67,7 @@ def test_no_page_is_asked_ahead_that_the_listing_would_not_read(
     many.reset_stats()
     with Pages(client, parallelism=4) as pages:
         pages.ask_ahead(max_pages=2)
-        pages.ask(1).result()
+        pages.first()
         pages.ask_ahead(max_pages=2)  # page 1 announces more pages than that: nothing
     assert listed(many) == 1
 
@@ -78,7 +78,8 @@ def test_a_page_1_that_fails_fails_the_listing_that_takes_it(sandbox_factory: An
     with TicketingClient(settings, StaticToken(sandbox.token())) as client:
         pages = Pages(client, parallelism=4)
         pages.ask_ahead(max_pages=10)
-        pages.ask(1).exception()  # it came back (404)
+        with pytest.raises(ListUnsupported):
+            pages.first()  # it came back (404)
         pages.ask_ahead(max_pages=10)  # not raised here, and nothing more asked
         with pytest.raises(ListUnsupported, match="answered 404"):
             read_pages(client, as_listed, max_pages=10, parallelism=4, pages=pages)
