@@ -38,7 +38,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -117,6 +117,9 @@ class ListPage:
     """Display IDs of rejected items that named one: to read with a GET."""
     total: int | None
     """The server's ``total``, a hint for progress and planning only."""
+    passed: tuple[str, ...] = ()
+    """Display IDs of the items not wanted (see :func:`list_page_of`): nothing else of
+    them was looked at, they are only counted as seen."""
 
 
 class _Retry(Retry):
@@ -884,8 +887,12 @@ class TicketingClient:
         raise ApiError(text, status=status, code=code)
 
 
-def list_page_of(body: bytes, page: int) -> ListPage:
-    """A page of the list endpoint from its body (see :meth:`TicketingClient.list_page`)."""
+def list_page_of(body: bytes, page: int, wanted: Container[str] | None = None) -> ListPage:
+    """A page of the list endpoint from its body (see :meth:`TicketingClient.list_page`).
+
+    With ``wanted``, an item naming another display ID is not validated further: only
+    its ID is kept (:attr:`ListPage.passed`), since nothing else of it is used.
+    """
     what = f"list page {page}"
     decoded = _decoded(body)
     items = decoded.get("data") if isinstance(decoded, dict) else None
@@ -896,16 +903,26 @@ def list_page_of(body: bytes, page: int) -> ListPage:
         total = None
     tickets: list[LiveTicket] = []
     reread: list[str] = []
+    passed: list[str] = []
     checked = not may_hold_surrogate(body)
     for item in items:
+        named = item.get("object_id") if isinstance(item, dict) else None
+        if (
+            wanted is not None
+            and isinstance(named, str)
+            and named not in wanted
+            and DISPLAY_ID.fullmatch(named)
+        ):
+            passed.append(named)
+            continue
         try:
             tickets.append(LiveTicket.from_api(item, text_checked=checked))
         except ApiError as error:
             log.info("%s: %s; read with GET instead", what, error)
-            named = item.get("object_id") if isinstance(item, dict) else None
             if isinstance(named, str) and DISPLAY_ID.fullmatch(named):
                 reread.append(named)
-    return ListPage(tickets, len(items), len(items) - len(tickets), tuple(reread), total)
+    rejected = len(items) - len(tickets) - len(passed)
+    return ListPage(tickets, len(items), rejected, tuple(reread), total, tuple(passed))
 
 
 def connect(

@@ -75,6 +75,10 @@ class Listing(Generic[Kept]):
         self.unidentified += page.rejected - len(page.reread)
         news = bool(page.reread) and not set(page.reread) <= self.reread
         self.reread.update(page.reread)
+        for object_id in page.passed:
+            if object_id not in self.passed:
+                self.passed.add(object_id)
+                news = True
         for ticket in page.tickets:
             if self.wanted is not None and ticket.object_id not in self.wanted:
                 # Not kept: a plan of a few tickets of a large tenant holds only those.
@@ -232,7 +236,7 @@ def _read(
             return listing
         number, future = in_flight.popleft()
         # Decoded here, one page at a time: the pages read ahead wait as bytes.
-        page = list_page_of(future.result(), number)
+        page = list_page_of(future.result(), number, listing.wanted)
         tick(1)
         news = listing.add(page)
         if page.items < PAGE_SIZE:

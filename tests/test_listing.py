@@ -1,8 +1,10 @@
-"""What a listing keeps of its pages (pure: pages built here, no server)."""
+"""What a listing keeps of its pages (pure: pages and bodies built here, no server)."""
 
 from __future__ import annotations
 
-from reconcile.client import ListPage
+import json
+
+from reconcile.client import ListPage, list_page_of
 from reconcile.listing import Listing, as_listed
 from reconcile.ticket import LiveTicket
 
@@ -46,3 +48,33 @@ def test_a_ticket_listed_again_with_another_etag_is_read_with_a_get() -> None:
     assert listing.reread == {"REQ-0001"}
     listing.add(page(ticket("REQ-0001", "e3")))  # and a third listing does not bring it back
     assert listing.tickets == {}
+
+
+def test_an_unwanted_item_is_taken_by_its_display_id_alone() -> None:
+    """Nothing of an item not wanted is used but its ID: its shape is not checked (a
+    plan of a few tickets of a large tenant validates only those)."""
+    body = json.dumps(
+        {
+            "data": [
+                {"object_id": "REQ-0001", "etag": "e1", "data": {}},
+                {"object_id": "REQ-0002", "data": "not checked"},
+                {"object_id": "REQ-0003", "data": {}},  # wanted, no etag: read with a GET
+                {"object_id": "not an id", "etag": "e4", "data": {}},
+            ],
+            "total": 4,
+        }
+    ).encode()
+    page = list_page_of(body, 1, wanted={"REQ-0001", "REQ-0003"})
+    assert [t.object_id for t in page.tickets] == ["REQ-0001"]
+    assert page.passed == ("REQ-0002",)
+    assert page.reread == ("REQ-0003",) and page.rejected == 2 and page.items == 4
+    everything = list_page_of(body, 1)
+    assert everything.passed == () and everything.reread == ("REQ-0002", "REQ-0003")
+
+
+def test_a_page_of_unwanted_tickets_not_seen_before_is_news() -> None:
+    listing = Listing(as_listed, wanted={"REQ-0001"})
+    unwanted = ListPage([], 2, 0, (), None, ("REQ-0002", "REQ-0003"))
+    assert listing.add(unwanted)
+    assert not listing.add(unwanted)  # the same page again: a server ignoring ``page``
+    assert listing.passed == {"REQ-0002", "REQ-0003"} and listing.tickets == {}
