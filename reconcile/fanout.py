@@ -134,4 +134,10 @@ class Background:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.close(interrupted=kind is not None and not issubclass(kind, Exception))
+        self.close(interrupted=interruption(kind))
+
+
+def interruption(kind: type[BaseException] | None) -> bool:
+    """Whether a block was left by an interruption (Ctrl-C, SystemExit, GeneratorExit): an
+    exception that is no :class:`Exception`."""
+    return kind is not None and not issubclass(kind, Exception)

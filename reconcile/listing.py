@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 from reconcile.client import ListPage, TicketingClient, list_page_of
 from reconcile.errors import ApiError, ListUnsupported
-from reconcile.fanout import Background
+from reconcile.fanout import Background, interruption
 from reconcile.ticket import LiveTicket
 
 PAGE_SIZE = 500
@@ -75,17 +75,16 @@ class Listing(Generic[Kept]):
         self.unidentified += page.rejected - len(page.reread)
         news = bool(page.reread) and not set(page.reread) <= self.reread
         self.reread.update(page.reread)
-        for object_id in page.passed:
-            if object_id not in self.passed:
-                self.passed.add(object_id)
-                news = True
-        for ticket in page.tickets:
-            if self.wanted is not None and ticket.object_id not in self.wanted:
-                # Not kept: a plan of a few tickets of a large tenant holds only those.
-                if ticket.object_id not in self.passed:
-                    self.passed.add(ticket.object_id)
-                    news = True
-                continue
+        tickets, passed = page.tickets, set(page.passed)
+        if self.wanted is not None:
+            # Not kept: a plan of a few tickets of a large tenant holds only those. (A page
+            # decoded before the wanted tickets were known holds the others too.)
+            passed.update(t.object_id for t in tickets if t.object_id not in self.wanted)
+            tickets = [t for t in tickets if t.object_id in self.wanted]
+        if not passed <= self.passed:
+            self.passed |= passed
+            news = True
+        for ticket in tickets:
             seen = self.etags.get(ticket.object_id)
             if seen is None and ticket.object_id not in self.reread:
                 self.etags[ticket.object_id] = ticket.etag
@@ -145,11 +144,10 @@ class Pages:
                 return
             if not future.done() or future.exception() is not None:
                 return  # a page 1 that failed fails the listing when it is taken
-            try:
-                self.first()
-            except ApiError:
-                return
-        page = self.first()
+        try:
+            page = self.first()
+        except ApiError:
+            return  # so does one in a shape that cannot be listed
         announced = _pages_of(page.total)
         if page.items < PAGE_SIZE or announced > max_pages:
             return
@@ -169,7 +167,7 @@ class Pages:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.close(interrupted=kind is not None and not issubclass(kind, Exception))
+        self.close(interrupted=interruption(kind))
 
 
 def read_pages(
@@ -216,7 +214,7 @@ def _read(
         listing.stopped = f"the first page announces {announced} pages"
         return listing
     announced = min(announced, max_pages)
-    tick = progress(announced, "Listing") if progress and announced > 1 else _no_tick
+    tick = progress(announced, "Listing") if progress and announced > 1 else no_tick
     tick(1)
     in_flight: deque[tuple[int, Future[bytes]]] = deque()
     following = 2
@@ -253,7 +251,8 @@ def _horizon(announced: int, max_pages: int) -> int:
     return min(max_pages, announced + 1)
 
 
-def _no_tick(_: int) -> None:
+def no_tick(_: int) -> None:
+    """The progress of a run that shows none."""
     return None
 
 

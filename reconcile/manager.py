@@ -58,7 +58,7 @@ from reconcile.errors import (
 from reconcile.fanout import Background, in_threads
 from reconcile.journal import Journal
 from reconcile.keys import KeyMatch, holders, match_keys, needs_lookup
-from reconcile.listing import Pages, read_everything, read_pages
+from reconcile.listing import Pages, no_tick, read_everything, read_pages
 from reconcile.lock import find_lock, read_lock, schema_drift
 from reconcile.manifest import (
     DeclaredPolicy,
@@ -770,12 +770,8 @@ class Manager:
 
     def _progress_for(self, total: int, label: str) -> Progress:
         if self._progress is None or total == 0:
-            return _no_progress
+            return no_tick
         return self._progress(total, label)
-
-
-def _no_progress(_: int) -> None:
-    return None
 
 
 def _list_pages_for(tickets: int) -> int:
